@@ -1,0 +1,1 @@
+ALTER TABLE artwork_seeds DROP COLUMN IF EXISTS metadata;

@@ -1,0 +1,1 @@
+ALTER TABLE artwork_seeds ADD COLUMN IF NOT EXISTS metadata jsonb DEFAULT NULL;

@@ -1,0 +1,1 @@
+"""quote-page: the customer-facing quote page."""
