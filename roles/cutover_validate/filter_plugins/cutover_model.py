@@ -52,7 +52,7 @@ def _cycle(services: Sequence[Mapping[str, Any]]) -> list[str] | None:
             if dep not in colour:
                 continue
             if colour[dep] == grey:
-                return stack[stack.index(dep):] + [dep]
+                return stack[stack.index(dep) :] + [dep]
             if colour[dep] == white:
                 found = visit(dep)
                 if found:
@@ -72,7 +72,10 @@ def _cycle(services: Sequence[Mapping[str, Any]]) -> list[str] | None:
 def cutover_service_order(services: Sequence[Mapping[str, Any]]) -> list[str]:
     """Topological order, dependencies first; ties keep the inventory order."""
     names = [str(s["name"]) for s in services]
-    deps = {str(s["name"]): [str(d) for d in (s.get("depends_on") or []) if d in names] for s in services}
+    deps = {
+        str(s["name"]): [str(d) for d in (s.get("depends_on") or []) if d in names]
+        for s in services
+    }
     order: list[str] = []
     done: set[str] = set()
     while len(order) < len(names):
@@ -84,7 +87,9 @@ def cutover_service_order(services: Sequence[Mapping[str, Any]]) -> list[str]:
                 progressed = True
                 break
         if not progressed:
-            raise ValueError(f"cutover_services: dependency cycle among {sorted(set(names) - done)}")
+            raise ValueError(
+                f"cutover_services: dependency cycle among {sorted(set(names) - done)}"
+            )
     return order
 
 
@@ -107,7 +112,9 @@ def _check_services(model: Mapping[str, Any], errors: list[str]) -> None:
         if not isinstance(name, str) or not NAME_RE.match(name):
             errors.append(f"{f}.name: '{name}' must match {NAME_RE.pattern}")
         elif name in seen:
-            errors.append(f"{f}.name: duplicate service name '{name}' (also cutover_services[{seen[name]}])")
+            errors.append(
+                f"{f}.name: duplicate service name '{name}' (also cutover_services[{seen[name]}])"
+            )
         else:
             seen[name] = i
         problem = _rel_path_problem(svc.get("module"))
@@ -115,14 +122,22 @@ def _check_services(model: Mapping[str, Any], errors: list[str]) -> None:
             errors.append(f"{f}.module: {problem}")
         image = svc.get("image")
         if not isinstance(image, str) or not image or ":" in image.rsplit("/", 1)[-1]:
-            errors.append(f"{f}.image: '{image}' must be an image name without a tag (the tag is the short SHA)")
+            errors.append(
+                f"{f}.image: '{image}' must be an image name without a tag (the tag is the short SHA)"
+            )
         cport = svc.get("container_port")
-        if not isinstance(cport, int) or isinstance(cport, bool) or not 1 <= cport <= 65535:
+        if (
+            not isinstance(cport, int)
+            or isinstance(cport, bool)
+            or not 1 <= cport <= 65535
+        ):
             errors.append(f"{f}.container_port: '{cport}' must be an integer 1-65535")
         for j, port in enumerate(svc.get("ports") or []):
             m = PORT_RE.match(str(port))
             if not m:
-                errors.append(f"{f}.ports[{j}]: '{port}' must look like [ip:]host_port:container_port[/tcp|udp]")
+                errors.append(
+                    f"{f}.ports[{j}]: '{port}' must look like [ip:]host_port:container_port[/tcp|udp]"
+                )
                 continue
             hport = int(m.group("host"))
             if not 1 <= hport <= 65535 or not 1 <= int(m.group("container")) <= 65535:
@@ -131,8 +146,14 @@ def _check_services(model: Mapping[str, Any], errors: list[str]) -> None:
             ip = m.group("ip") or "0.0.0.0"
             proto = m.group("proto") or "tcp"
             for (oip, oport, oproto), owner in ports_seen.items():
-                if oport == hport and oproto == proto and (oip == ip or "0.0.0.0" in (oip, ip)):
-                    errors.append(f"{f}.ports[{j}]: host port {ip}:{hport}/{proto} already published by {owner}")
+                if (
+                    oport == hport
+                    and oproto == proto
+                    and (oip == ip or "0.0.0.0" in (oip, ip))
+                ):
+                    errors.append(
+                        f"{f}.ports[{j}]: host port {ip}:{hport}/{proto} already published by {owner}"
+                    )
                     break
             ports_seen[(ip, hport, proto)] = f"{f} ({name})"
         for j, net in enumerate(svc.get("networks") or []):
@@ -148,16 +169,24 @@ def _check_services(model: Mapping[str, Any], errors: list[str]) -> None:
         deps = svc.get("depends_on") or []
         for j, dep in enumerate(deps):
             if dep == name:
-                errors.append(f"{f}.depends_on[{j}]: service '{name}' depends on itself")
+                errors.append(
+                    f"{f}.depends_on[{j}]: service '{name}' depends on itself"
+                )
             elif dep not in names:
-                errors.append(f"{f}.depends_on: unknown service '{dep}' (known: {_known(names)})")
+                errors.append(
+                    f"{f}.depends_on: unknown service '{dep}' (known: {_known(names)})"
+                )
         health = svc.get("health")
         if isinstance(health, Mapping):
             url = str(health.get("url") or "")
             if not re.match(r"^https?://", url):
-                errors.append(f"{f}.health.url: '{url}' must be an http:// or https:// URL")
+                errors.append(
+                    f"{f}.health.url: '{url}' must be an http:// or https:// URL"
+                )
             if not health.get("fields"):
-                errors.append(f"{f}.health.fields: must list the health fields that must be exactly 'ok'")
+                errors.append(
+                    f"{f}.health.fields: must list the health fields that must be exactly 'ok'"
+                )
         gates = svc.get("gates") or {}
         if isinstance(gates, Mapping):
             for gname, cmd in gates.items():
@@ -165,7 +194,9 @@ def _check_services(model: Mapping[str, Any], errors: list[str]) -> None:
                     errors.append(f"{f}.gates.{gname}: must be a non-empty command")
     cycle = _cycle([s for s in services if isinstance(s, Mapping)])
     if cycle:
-        errors.append(f"cutover_services[*].depends_on: dependency cycle {' -> '.join(cycle)}")
+        errors.append(
+            f"cutover_services[*].depends_on: dependency cycle {' -> '.join(cycle)}"
+        )
 
 
 def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
@@ -179,18 +210,26 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
         errors.append(f"cutover_root: '{root}' must be an absolute path other than /")
     ref = model.get("cutover_ref")
     if not isinstance(ref, str) or not ref.strip():
-        errors.append("cutover_ref: must be a non-empty git ref (tag, branch or commit)")
+        errors.append(
+            "cutover_ref: must be a non-empty git ref (tag, branch or commit)"
+        )
     elif ref.startswith("-") or any(c.isspace() for c in ref):
         errors.append(f"cutover_ref: '{ref}' is not a valid git ref")
     repo = model.get("cutover_source_repo")
     if not isinstance(repo, str) or not repo.strip():
-        errors.append("cutover_source_repo: must be the path of a git repository on the controller")
+        errors.append(
+            "cutover_source_repo: must be the path of a git repository on the controller"
+        )
     env_file = model.get("cutover_env_file")
     if not isinstance(env_file, str) or not env_file.startswith("/"):
-        errors.append(f"cutover_env_file: '{env_file}' must be an absolute path on the host")
+        errors.append(
+            f"cutover_env_file: '{env_file}' must be an absolute path on the host"
+        )
     retention = model.get("cutover_retention_releases")
     if not isinstance(retention, int) or isinstance(retention, bool) or retention < 1:
-        errors.append(f"cutover_retention_releases: '{retention}' must be an integer >= 1")
+        errors.append(
+            f"cutover_retention_releases: '{retention}' must be an integer >= 1"
+        )
     disk = model.get("cutover_min_free_disk_mb")
     if not isinstance(disk, int) or isinstance(disk, bool) or disk < 0:
         errors.append(f"cutover_min_free_disk_mb: '{disk}' must be an integer >= 0")
@@ -199,11 +238,15 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
         errors.append(f"cutover_health_timeout_s: '{timeout}' must be an integer >= 1")
     strategy = model.get("cutover_swap_strategy")
     if strategy not in STRATEGIES:
-        errors.append(f"cutover_swap_strategy: '{strategy}' must be one of: {', '.join(STRATEGIES)}")
+        errors.append(
+            f"cutover_swap_strategy: '{strategy}' must be one of: {', '.join(STRATEGIES)}"
+        )
     required_env = model.get("cutover_required_env") or []
     for j, key in enumerate(required_env):
         if not isinstance(key, str) or not ENV_RE.match(key):
-            errors.append(f"cutover_required_env[{j}]: '{key}' is not a valid env variable name")
+            errors.append(
+                f"cutover_required_env[{j}]: '{key}' is not a valid env variable name"
+            )
     for j, key in enumerate(model.get("cutover_secret_env") or []):
         if key not in required_env:
             errors.append(
@@ -211,13 +254,17 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
             )
     for j, net in enumerate(model.get("cutover_required_networks") or []):
         if not isinstance(net, str) or not NAME_RE.match(net.lower()):
-            errors.append(f"cutover_required_networks[{j}]: '{net}' is not a valid network name")
+            errors.append(
+                f"cutover_required_networks[{j}]: '{net}' is not a valid network name"
+            )
     _check_services(model, errors)
     migrations = model.get("cutover_migrations")
     if isinstance(migrations, Mapping) and migrations:
         db = migrations.get("database")
         if not isinstance(db, Mapping):
-            errors.append("cutover_migrations.database: must be a mapping with env_key (and optional host, port)")
+            errors.append(
+                "cutover_migrations.database: must be a mapping with env_key (and optional host, port)"
+            )
         else:
             if db.get("env_key") not in required_env:
                 errors.append(
@@ -225,15 +272,23 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
                     f" (known: {_known(required_env)})"
                 )
             port = db.get("port")
-            if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535):
-                errors.append(f"cutover_migrations.database.port: '{port}' must be an integer 1-65535")
+            if port is not None and (
+                not isinstance(port, int)
+                or isinstance(port, bool)
+                or not 1 <= port <= 65535
+            ):
+                errors.append(
+                    f"cutover_migrations.database.port: '{port}' must be an integer 1-65535"
+                )
         for j, path in enumerate(migrations.get("paths") or []):
             problem = _rel_path_problem(path)
             if problem:
                 errors.append(f"cutover_migrations.paths[{j}]: {problem}")
         lto = migrations.get("lock_timeout_s", 30)
         if not isinstance(lto, int) or isinstance(lto, bool) or lto < 1:
-            errors.append(f"cutover_migrations.lock_timeout_s: '{lto}' must be an integer >= 1")
+            errors.append(
+                f"cutover_migrations.lock_timeout_s: '{lto}' must be an integer >= 1"
+            )
     return errors
 
 
