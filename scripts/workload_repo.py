@@ -11,7 +11,8 @@ the commits are identical on every machine. Stdlib only; uses the git CLI.
 
 Idempotent: when the tags already point at the expected commits nothing changes. The
 working tree is left clean with branch `main` (= release-new) checked out. Also writes
-DEST/../workload-releases.json and prints one line per release.
+DEST/../workload-releases.json and prints one line per release ("<name> <tag> <sha7>
+<commit>"), then "workload repo DEST: created|updated|unchanged; ...".
 """
 
 from __future__ import annotations
@@ -205,10 +206,11 @@ def resolve(dest: Path, ref: str) -> str | None:
 
 def generate(
     dest: Path, examples: Path = EXAMPLES
-) -> tuple[dict[str, dict[str, str]], bool]:
-    """Create or update the repo. Returns (releases info, whether anything changed)."""
+) -> tuple[dict[str, dict[str, str]], str]:
+    """Create or update the repo. Returns (releases info, created|updated|unchanged)."""
     dest.mkdir(parents=True, exist_ok=True)
-    if not (dest / ".git").exists():
+    created = not (dest / ".git").exists()
+    if created:
         git(dest, "init", "-q", "-b", BRANCH)
     commits: dict[str, str] = {}
     for release in RELEASES:
@@ -239,7 +241,7 @@ def generate(
         }
         for release in RELEASES
     }
-    return info, changed
+    return info, "created" if created else ("updated" if changed else "unchanged")
 
 
 def write_json(path: Path, info: dict[str, dict[str, str]]) -> bool:
@@ -270,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     if dest.exists() and not dest.is_dir():
         parser.error(f"--dest: {dest} exists and is not a directory")
     try:
-        info, changed = generate(dest, args.examples.resolve())
+        info, state = generate(dest, args.examples.resolve())
     except GitError as exc:
         print(f"workload_repo: {exc}", file=sys.stderr)
         return 1
@@ -278,7 +280,6 @@ def main(argv: list[str] | None = None) -> int:
     wrote = write_json(json_path, info)
     for name, rel in info.items():
         print(f"{name:<7} {rel['tag']:<15} {rel['sha']} {rel['commit']}")
-    state = "updated" if changed else "unchanged"
     print(
         f"workload repo {dest}: {state}; releases in {json_path}{' (written)' if wrote else ''}"
     )

@@ -118,7 +118,7 @@ def test_rerun_changes_nothing(repo: Path) -> None:
     json_path = repo.parent / "workload-releases.json"
     mtime = json_path.stat().st_mtime_ns
     out = run_script(repo)
-    assert "unchanged" in out
+    assert f"workload repo {repo}: unchanged" in out
     assert git(repo, "show-ref") == refs_before
     assert json_path.stat().st_mtime_ns == mtime
     assert git(repo, "status", "--porcelain") == ""
@@ -126,9 +126,9 @@ def test_rerun_changes_nothing(repo: Path) -> None:
 
 def test_moved_tag_is_put_back(tmp_path: Path) -> None:
     dest = tmp_path / "workload"
-    run_script(dest)
+    assert f"workload repo {dest}: created" in run_script(dest)
     expected = git(dest, "rev-parse", "release-new")
     git(dest, "tag", "-f", "release-new", "release-old")
     out = run_script(dest)
-    assert "updated" in out
+    assert f"workload repo {dest}: updated" in out
     assert git(dest, "rev-parse", "release-new") == expected
