@@ -1,0 +1,574 @@
+"""The `cutover` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__, chain, closeout, receipts
+from .exitcodes import EXIT_CODES_HELP, ExitCode
+from .progress import PlainReporter, make_reporter
+from .project import PHASES, InputError, InventoryFacts, load_inventory, repo_root, resolve_inventory, tool
+from .redact import Redactor, collect_secrets
+from .runner import (
+    RunContext,
+    default_loop_id,
+    new_run_id,
+    run_cutover,
+    run_playbook,
+    run_rollback,
+    select_phases,
+)
+
+ENV_HELP = """\
+environment:
+  CUTOVER_HOME          the cutover checkout (default: the one this package is installed from)
+  ORDER_INTAKE_API_KEY, FILES_API_KEY (and any key in cutover_smoke_api_keys)
+                        API keys for the keyed smoke checks; without them those checks are
+                        skipped. Their values are redacted from everything cutover writes.
+"""
+
+FILES_HELP = """\
+files:
+  <repo>/receipts/ledger.csv          one row per receipt, the order of the hash chain
+  <repo>/receipts/<id>/               receipt.md, output.txt, events.jsonl, receipt.json
+  <repo>/receipts/closeout/           LOOP-<ID>.scope.md and LOOP-<ID>.changepack.md
+  <repo>/.lab/secrets.env             the lab's secrets (read only to redact them)
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30, width=100)
+
+
+def _epilog(examples: str, extra: str = "") -> str:
+    return (
+        "examples:\n"
+        + textwrap.indent(textwrap.dedent(examples).strip("\n"), "  ")
+        + "\n\n"
+        + extra
+        + EXIT_CODES_HELP
+    )
+
+
+def _common(p: argparse.ArgumentParser, receipts_opt: bool = True) -> None:
+    p.add_argument(
+        "-i",
+        "--inventory",
+        metavar="INVENTORY",
+        help="inventory file or directory (default: inventory/lab of the checkout)",
+    )
+    if receipts_opt:
+        p.add_argument("--receipts-dir", metavar="DIR", help="where receipts go (default: <repo>/receipts)")
+    p.add_argument("--plain", action="store_true", help="plain one-line-per-task output even on a terminal")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cutover",
+        formatter_class=_Formatter,
+        description=textwrap.dedent("""\
+            Run a gated production cutover of a Docker host with Ansible and keep the proof.
+
+            Every phase (baseline, prep, build, migrate, swap, verify, recert, closeout) is a
+            playbook run through ansible-runner. Each run leaves a receipt under receipts/: a
+            table (receipt.md), the full output, the redacted events and a JSON record, chained
+            by hashes so that an edit, a removal or a reordering is detected. A failure after
+            the first change triggers the rollback playbook (its own receipt), then recert and
+            closeout still run. The run ends with the loop record and the change pack."""),
+        epilog=_epilog(
+            """\
+            cutover lab up                       # a complete lab on this machine
+            cutover run                          # the whole cutover against inventory/lab
+            cutover run --ref release-broken     # a release that fails its health gate: rolls back
+            cutover plan                         # dry run + change pack, nothing changes
+            cutover receipts verify              # is the audit trail intact?
+            """,
+            ENV_HELP + "\n" + FILES_HELP + "\n",
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"cutover {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "run",
+        formatter_class=_Formatter,
+        help="run the cutover phases (default: all of them)",
+        description=textwrap.dedent("""\
+            Run the phases in order: baseline, prep, build, migrate, swap, verify, recert,
+            closeout; one receipt per phase. If build, migrate, swap or verify fails, the
+            rollback playbook runs (receipt cutover.rollback) and then recert and closeout.
+            A failure in baseline or prep stops the run before anything changes. The loop
+            record and the change pack are written to <receipts>/closeout/ at the end.
+
+            The same run id (cutover_run_id) is passed to every phase; it owns the deploy lock
+            from build until verify succeeds or the rollback ends."""),
+        epilog=_epilog(
+            """\
+            cutover run
+            cutover run -i inventory/prod --ref v2.3.1 --loop-id LOOP-MINT-CUTOVER-Q3
+            cutover run --phase baseline --phase prep      # only these phases
+            cutover run --check                            # every phase in check mode
+            cutover run --receipts-dir /var/lib/cutover/receipts
+            """,
+            ENV_HELP + "\n",
+        ),
+    )
+    _common(p)
+    p.add_argument("--ref", help="git ref of the release to deploy (default: the inventory's cutover_ref)")
+    p.add_argument(
+        "--phase",
+        action="append",
+        metavar="NAME",
+        choices=PHASES,
+        help=f"run only this phase (repeatable; order is always {', '.join(PHASES)})",
+    )
+    p.add_argument("--check", action="store_true", help="check mode: every phase only plans, nothing changes")
+    p.add_argument(
+        "--loop-id",
+        metavar="ID",
+        help="loop id for the receipts and documents (default: LOOP-<PROJECT>-CUTOVER-<UTC date>)",
+    )
+    p.add_argument(
+        "--no-documents", action="store_true", help="do not write the closeout documents at the end"
+    )
+
+    p = sub.add_parser(
+        "plan",
+        formatter_class=_Formatter,
+        help="dry run: baseline + prep in check mode, and the change pack",
+        description=textwrap.dedent("""\
+            Run baseline and prep in check mode (nothing on the host changes: no lock, no state,
+            no audit line), write their receipts, and render the change pack from the plan to
+            <receipts>/closeout/LOOP-<ID>.changepack.md."""),
+        epilog=_epilog("""\
+            cutover plan
+            cutover plan --ref release-new --loop-id LOOP-MINT-CUTOVER-20260212
+            """),
+    )
+    _common(p)
+    p.add_argument("--ref", help="git ref of the release to plan")
+    p.add_argument("--loop-id", metavar="ID", help="loop id (default: LOOP-<PROJECT>-CUTOVER-<UTC date>)")
+
+    p = sub.add_parser(
+        "rollback",
+        formatter_class=_Formatter,
+        help="roll back to the previous release, then recert",
+        description=textwrap.dedent("""\
+            Run playbooks/rollback.yml (receipt cutover.rollback): restore the previous
+            containers, remove services that did not exist before, re-check health; then run
+            recert. The schema stays (migrations are expand-only). Exit 0 when rolled back,
+            4 when the rollback failed."""),
+        epilog=_epilog("""\
+            cutover rollback
+            cutover rollback -i inventory/prod --loop-id LOOP-MINT-CUTOVER-Q3
+            """),
+    )
+    _common(p)
+    p.add_argument("--loop-id", metavar="ID", help="loop id for the receipts")
+
+    p = sub.add_parser(
+        "status",
+        formatter_class=_Formatter,
+        help="what runs on the host, releases, lock, health",
+        description=textwrap.dedent("""\
+            Run a small read-only playbook against the host and print a table: each service's
+            container, image, state and health; the current and previous release from
+            state.json; the deploy lock and its owner. Writes no receipt."""),
+        epilog=_epilog("""\
+            cutover status
+            cutover status -i inventory/prod --json
+            """),
+    )
+    _common(p, receipts_opt=False)
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+
+    p = sub.add_parser(
+        "receipts",
+        formatter_class=_Formatter,
+        help="list, show or verify receipts",
+        description=textwrap.dedent("""\
+            Inspect the receipts folder.
+
+              list           one line per receipt in ledger order
+              show ID        print a receipt's receipt.md (an id prefix or a unique suffix works)
+              verify         recompute every file digest, every receipt hash and the chain
+                             (order from ledger.csv); exit 0 when intact, 1 naming the FIRST
+                             receipt (and file) that was edited, removed or reordered.
+
+            Hash definition: see `python -m pydoc cutover.chain` or the README."""),
+        epilog=_epilog("""\
+            cutover receipts list
+            cutover receipts show CAP-20260212-011535__cutover.baseline__Rq3md83791
+            cutover receipts verify --receipts-dir /var/lib/cutover/receipts
+            """),
+    )
+    rsub = p.add_subparsers(dest="receipts_command", metavar="ACTION", required=True)
+    for name, text in (
+        ("list", "list receipts"),
+        ("show", "show one receipt"),
+        ("verify", "verify the chain"),
+    ):
+        rp = rsub.add_parser(
+            name, help=text, formatter_class=_Formatter, description=text, epilog=EXIT_CODES_HELP
+        )
+        rp.add_argument("--receipts-dir", metavar="DIR", help="receipts folder (default: <repo>/receipts)")
+        if name == "show":
+            rp.add_argument("id", metavar="ID", help="receipt id (or a unique part of it)")
+            rp.add_argument("--json", action="store_true", help="print receipt.json instead of receipt.md")
+        if name == "list":
+            rp.add_argument("--run-id", help="only receipts of this cutover run")
+
+    p = sub.add_parser(
+        "closeout",
+        formatter_class=_Formatter,
+        help="write the loop record and the change pack from receipts",
+        description=textwrap.dedent("""\
+            Render LOOP-<ID>.scope.md (the loop record) and LOOP-<ID>.changepack.md (the change
+            pack) from the receipts of the loop's latest run (or --run-id), to
+            <receipts>/closeout/ or --out. Nothing else is read: the receipts are the record."""),
+        epilog=_epilog("""\
+            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212
+            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --out /tmp/docs
+            """),
+    )
+    p.add_argument("--loop-id", metavar="ID", required=True, help="the loop whose receipts to use")
+    p.add_argument("--run-id", help="a specific cutover run of that loop (default: the latest)")
+    p.add_argument("--receipts-dir", metavar="DIR", help="receipts folder (default: <repo>/receipts)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: <receipts>/closeout)")
+
+    p = sub.add_parser(
+        "lab",
+        formatter_class=_Formatter,
+        help="create, reset or remove the local lab",
+        description=textwrap.dedent("""\
+            The lab: a docker host reachable over SSH on 127.0.0.1:2222, Postgres, an S3 store
+            and the old release of the example services.
+
+              up      make lab         (idempotent)
+              reset   make lab-reset   (back to the old release, original data)
+              down    make lab-down    (remove everything the lab and cutovers made)"""),
+        epilog=_epilog("""\
+            cutover lab up
+            cutover lab reset && cutover run
+            """),
+    )
+    p.add_argument("action", choices=("up", "reset", "down"))
+    return parser
+
+
+# ---- helpers -----------------------------------------------------------------------
+
+
+def _receipts_dir(root: Path, value: str | None) -> Path:
+    return Path(value).resolve() if value else root / "receipts"
+
+
+def _normalize_loop_id(value: str) -> str:
+    value = value.strip()
+    if not value or any(c in value for c in "/\\ \t\n"):
+        raise InputError(f"--loop-id: expected a non-empty id without spaces or slashes, got {value!r}")
+    return value if value.startswith("LOOP-") else f"LOOP-{value}"
+
+
+def _redactor(root: Path, facts: InventoryFacts | None) -> Redactor:
+    names = facts.secret_env if facts else []
+    keys = facts.smoke_key_names if facts else []
+    return Redactor(collect_secrets(names, keys, [root / ".lab" / "secrets.env"]))
+
+
+def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext, Path]:
+    root = repo_root()
+    inv_path = resolve_inventory(root, args.inventory)
+    facts = load_inventory(root, inv_path)
+    red = _redactor(root, facts)
+    now = datetime.now(UTC)
+    loop_id = (
+        _normalize_loop_id(args.loop_id)
+        if getattr(args, "loop_id", None)
+        else default_loop_id(facts.project, now)
+    )
+    ref = getattr(args, "ref", None)
+    if ref is not None and not ref.strip():
+        raise InputError("--ref: expected a git ref (tag, branch or commit), got an empty string")
+    rdir = _receipts_dir(root, getattr(args, "receipts_dir", None))
+    ctx = RunContext(
+        root=root,
+        inventory=facts,
+        receipts_dir=rdir,
+        redactor=red,
+        reporter=make_reporter(red, plain=True if args.plain else None),
+        run_id=new_run_id(now),
+        loop_id=loop_id,
+        ref=ref,
+        check=check,
+    )
+    return ctx, rdir
+
+
+def _write_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
+    run_receipts = [r for r in receipts.load_all(ctx.receipts_dir) if r.get("run_id") == ctx.run_id]
+    if not run_receipts:
+        return []
+    out = ctx.receipts_dir / "closeout"
+    paths = closeout.write_documents(run_receipts, ctx.loop_id, out, changepack_only=changepack_only)
+    for path in paths:  # defence in depth: documents are rendered from redacted receipts
+        path.write_text(ctx.redactor.text(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return paths
+
+
+# ---- commands ----------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ctx, rdir = _context(args, check=args.check)
+    phases = select_phases(args.phase)
+    ctx.reporter.message(
+        f"cutover run {ctx.run_id} (loop {ctx.loop_id}): {', '.join(phases)}"
+        f"{' in check mode' if ctx.check else ''}; receipts in {rdir}"
+    )
+    summary = run_cutover(ctx, phases)
+    docs = [] if args.no_documents else _write_docs(ctx)
+    footer = f"outcome: {summary.outcome}; exit {int(summary.exit_code)}; receipts: {rdir}"
+    if docs:
+        footer += "\ndocuments: " + ", ".join(str(p) for p in docs)
+    ctx.reporter.summary(summary.lines, footer)
+    return int(summary.exit_code)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    ctx, rdir = _context(args, check=True)
+    summary = run_cutover(ctx, ["baseline", "prep"])
+    docs = _write_docs(ctx, changepack_only=True)
+    footer = f"plan: {summary.outcome}; exit {int(summary.exit_code)}; receipts: {rdir}"
+    if docs:
+        footer += "\nchange pack: " + ", ".join(str(p) for p in docs)
+    ctx.reporter.summary(summary.lines, footer)
+    return int(summary.exit_code)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    args.ref = None
+    ctx, rdir = _context(args)
+    rb = run_rollback(ctx)
+    code = (
+        ExitCode.OK
+        if rb.ok and rb.result.get("outcome", "rolled_back") != "failed"
+        else ExitCode.NEEDS_PERSON
+    )
+    lines = []
+    from .runner import _line, _note, run_phase
+
+    lines.append(_line(rb, _note(rb)))
+    rc = run_phase(ctx, "recert", later=[])
+    lines.append(_line(rc, _note(rc)))
+    if not rc.ok:
+        code = ExitCode.NEEDS_PERSON
+    ctx.reporter.summary(lines, f"rollback: exit {int(code)}; receipts: {rdir}")
+    return int(code)
+
+
+def render_status(payload: dict[str, Any]) -> str:
+    """Pure: the status payload as text tables."""
+
+    def rel(x: Any) -> str:
+        if not isinstance(x, dict) or not x:
+            return "-"
+        return f"{x.get('release', '?')} (ref {x.get('ref', '-')}, deployed {x.get('deployed_at', '-')})"
+
+    lock = payload.get("lock") or {}
+    owner = lock.get("owner") or {}
+    lines = [
+        f"host:      {payload.get('host', '?')}",
+        f"current:   {rel(payload.get('current'))}",
+        f"previous:  {rel(payload.get('previous'))}",
+        "in flight: "
+        + (f"run {payload['in_progress'].get('run_id')}" if payload.get("in_progress") else "no"),
+        "lock:      "
+        + (
+            f"HELD by {owner.get('user', '?')}@{owner.get('controller', '?')} since "
+            f"{owner.get('since', '?')} (run {owner.get('run_id', '?')})"
+            if lock.get("held")
+            else "free"
+        ),
+        "",
+    ]
+    head = ("SERVICE", "CONTAINER", "IMAGE", "STATE", "HEALTH")
+    rows = []
+    for s in payload.get("services") or []:
+        h = s.get("health")
+        code = s.get("health_code")
+        if isinstance(h, dict):
+            fields = ",".join(f"{k}={v}" for k, v in h.items())
+            health = f"{code} {fields}"
+        else:
+            health = "unreachable" if code in (-1, None) else str(code)
+        rows.append(
+            (
+                str(s.get("name")),
+                str(s.get("container") or "-"),
+                str(s.get("image") or "-"),
+                f"{s.get('state')}{'/' + s['docker_health'] if s.get('docker_health') else ''}",
+                health,
+            )
+        )
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    for row in [head, *rows]:
+        lines.append("  ".join(row[i].ljust(widths[i]) for i in range(4)) + "  " + row[4])
+    return "\n".join(lines) + "\n"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    root = repo_root()
+    inv_path = resolve_inventory(root, args.inventory)
+    facts = load_inventory(root, inv_path)
+    red = _redactor(root, facts)
+    quiet = PlainReporter(red, stream=open(os.devnull, "w"))  # noqa: SIM115, PTH123
+    ctx = RunContext(
+        root=root,
+        inventory=facts,
+        receipts_dir=root / "receipts",
+        redactor=red,
+        reporter=quiet,
+        run_id=new_run_id(datetime.now(UTC)),
+        loop_id="status",
+        write_receipts=False,
+    )
+    playbook = str(Path(__file__).parent / "playbooks" / "status.yml")
+    run, _ = run_playbook(ctx, "status", playbook, {"cutover_run_id": ctx.run_id}, check=False)
+    summary = receipts.summarize_events(run.events, "status")
+    if run.rc != 0 or not summary["result"]:
+        for ft in summary["failed_tasks"]:
+            print(red.text(f"FAILED {ft['host']}: {ft['task']}: {ft['msg']}"), file=sys.stderr)
+        print(
+            f"status: could not read the host (ansible-runner {run.runner_status}, rc {run.rc})",
+            file=sys.stderr,
+        )
+        return int(ExitCode.UNEXPECTED)
+    payload = red.data(summary["result"])
+    if args.json:
+        print(json.dumps(payload, indent=2, sort_keys=True))
+    else:
+        print(red.text(render_status(payload)), end="")
+    return 0
+
+
+def _find_receipt(rdir: Path, ident: str) -> str:
+    rows = receipts.read_ledger(rdir)
+    ids = [r["run_id"] for r in rows] or sorted(p.name for p in rdir.glob("CAP-*") if p.is_dir())
+    if ident in ids:
+        return ident
+    matches = [i for i in ids if ident in i]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise InputError(f"ID: no receipt matching {ident!r} in {rdir}")
+    raise InputError(f"ID: {ident!r} matches {len(matches)} receipts; give more of it")
+
+
+def cmd_receipts(args: argparse.Namespace) -> int:
+    root = repo_root()
+    rdir = _receipts_dir(root, args.receipts_dir)
+    if args.receipts_command == "list":
+        rows = receipts.read_ledger(rdir)
+        if not rows:
+            print(f"no receipts in {rdir}")
+            return 0
+        for row in rows:
+            try:
+                doc = receipts.load_receipt(rdir, row["run_id"])
+                run_id = str(doc.get("run_id", ""))
+            except (OSError, ValueError):
+                doc, run_id = {}, "?"
+            if args.run_id and run_id != args.run_id:
+                continue
+            mode = " (check)" if doc.get("check_mode") else ""
+            print(
+                f"{row['run_id']}  {row['status']:<6}  {row['finished_at']}  run {run_id}{mode}"
+                + (f"  {row['error'][:80]}" if row["error"] else "")
+            )
+        return 0
+    if args.receipts_command == "show":
+        rid = _find_receipt(rdir, args.id)
+        name = "receipt.json" if args.json else "receipt.md"
+        print((rdir / rid / name).read_text(encoding="utf-8"), end="")
+        return 0
+    result = chain.verify(rdir)
+    if result.ok:
+        print(f"OK: {result.checked} receipts, chain intact; tip {result.tip or '-'} hash {result.tip_hash}")
+        return 0
+    first = result.problems[0]
+    print(f"BROKEN: first problem at {first.receipt}" + (f" ({first.file})" if first.file else ""))
+    for problem in result.problems:
+        print(f"  {problem}")
+    return int(ExitCode.UNEXPECTED)
+
+
+def cmd_closeout(args: argparse.Namespace) -> int:
+    root = repo_root()
+    rdir = _receipts_dir(root, args.receipts_dir)
+    loop_id = _normalize_loop_id(args.loop_id)
+    selected = closeout.select_run(receipts.load_all(rdir), loop_id, args.run_id)
+    if not selected:
+        raise InputError(
+            f"--loop-id: no receipts of loop {loop_id!r}"
+            f"{' run ' + args.run_id if args.run_id else ''} in {rdir}"
+        )
+    out = Path(args.out).resolve() if args.out else rdir / "closeout"
+    for path in closeout.write_documents(selected, loop_id, out):
+        print(path)
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    root = repo_root()
+    target = {"up": "lab", "reset": "lab-reset", "down": "lab-down"}[args.action]
+    if (root / "Makefile").exists():
+        cmd = ["make", "-C", str(root), target]
+    else:
+        playbook = {"up": "lab.yml", "reset": "lab_reset.yml", "down": "lab_down.yml"}[args.action]
+        cmd = [tool("ansible-playbook"), str(root / "playbooks" / playbook)]
+    print("+ " + " ".join(cmd), flush=True)
+    from .project import ansible_env
+
+    return subprocess.run(cmd, cwd=root, env=dict(os.environ) | ansible_env(root), check=False).returncode
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "plan": cmd_plan,
+    "rollback": cmd_rollback,
+    "status": cmd_status,
+    "receipts": cmd_receipts,
+    "closeout": cmd_closeout,
+    "lab": cmd_lab,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    try:
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"cutover: error: {exc}", file=sys.stderr)
+        return int(ExitCode.BAD_INPUT)
+    except KeyboardInterrupt:
+        print("cutover: interrupted", file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Where things are: the repo root, the inventory, and the safe facts we read from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PHASES = ("baseline", "prep", "build", "migrate", "swap", "verify", "recert", "closeout")
+CHANGING = ("build", "migrate", "swap", "verify")
+
+
+class InputError(Exception):
+    """Bad input: the message names the field and what was expected."""
+
+
+def repo_root() -> Path:
+    """``$CUTOVER_HOME`` if set, else the checkout this package lives in."""
+    env = os.environ.get("CUTOVER_HOME")
+    if env:
+        root = Path(env).resolve()
+        if not (root / "playbooks").is_dir():
+            raise InputError(f"CUTOVER_HOME: expected a cutover checkout with playbooks/, got {root}")
+        return root
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "playbooks").is_dir() and (parent / "ansible.cfg").is_file():
+            return parent
+    raise InputError("CUTOVER_HOME: not set and the package is not inside a cutover checkout; set it")
+
+
+def tool(name: str) -> str:
+    """An Ansible executable: beside this interpreter (the venv) first, then PATH."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if not found:
+        raise InputError(f"{name}: not found beside {sys.executable} nor on PATH; run scripts/setup.sh")
+    return found
+
+
+def ansible_env(root: Path) -> dict[str, str]:
+    """Environment for Ansible child processes: the repo's ansible.cfg and the venv's tools."""
+    bindir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    return {
+        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        "PATH": bindir + (os.pathsep + path if path else ""),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+
+@dataclass
+class InventoryFacts:
+    """Only the names and layout we need; never secret values."""
+
+    path: Path
+    project: str = "project"
+    hosts: dict[str, str] = field(default_factory=dict)
+    secret_env: list[str] = field(default_factory=list)
+    smoke_key_names: list[str] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
+    ref: str = ""
+    root_dir: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "project": self.project,
+            "hosts": self.hosts,
+            "services": self.services,
+            "ref": self.ref,
+            "root": self.root_dir,
+        }
+
+
+_SERVICE_FIELDS = ("name", "module", "image", "ports", "container_port", "networks", "depends_on", "legacy")
+
+
+def facts_from_inventory_json(path: Path, data: dict[str, Any]) -> InventoryFacts:
+    """Pure: ``ansible-inventory --list`` output -> InventoryFacts."""
+    hostvars: dict[str, dict[str, Any]] = (data.get("_meta") or {}).get("hostvars") or {}
+    docker_hosts = (data.get("docker_hosts") or {}).get("hosts") or list(hostvars)
+    facts = InventoryFacts(path=path)
+    for host in docker_hosts:
+        hv = hostvars.get(host, {})
+        address = str(hv.get("ansible_host", host))
+        port = hv.get("ansible_port")
+        facts.hosts[host] = f"{address}:{port}" if port else address
+        facts.project = str(hv.get("cutover_project", facts.project))
+        facts.secret_env = [str(x) for x in hv.get("cutover_secret_env") or facts.secret_env]
+        keys = hv.get("cutover_smoke_api_keys") or {}
+        if isinstance(keys, dict):
+            facts.smoke_key_names = [str(k) for k in keys]
+        facts.ref = str(hv.get("cutover_ref", facts.ref))
+        facts.root_dir = str(hv.get("cutover_root", facts.root_dir))
+        services = hv.get("cutover_services") or []
+        if isinstance(services, list) and services:
+            facts.services = [
+                {k: svc.get(k) for k in _SERVICE_FIELDS if k in svc}
+                | {"health_url": (svc.get("health") or {}).get("url")}
+                for svc in services
+                if isinstance(svc, dict)
+            ]
+    return facts
+
+
+def resolve_inventory(root: Path, inventory: str | None) -> Path:
+    raw = inventory or "inventory/lab"
+    path = Path(raw)
+    if not path.is_absolute():
+        cwd_path = Path.cwd() / path
+        path = cwd_path if cwd_path.exists() else root / path
+    path = path.resolve()
+    if not path.exists():
+        raise InputError(f"--inventory: expected an inventory file or directory, {raw!r} does not exist")
+    return path
+
+
+def load_inventory(root: Path, inventory: Path) -> InventoryFacts:
+    """Read names from the inventory via ``ansible-inventory --list`` (no templating)."""
+    env = dict(os.environ) | ansible_env(root)
+    proc = subprocess.run(
+        [tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise InputError(f"--inventory {inventory}: ansible-inventory failed: {proc.stderr.strip()[-400:]}")
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise InputError(f"--inventory {inventory}: ansible-inventory printed no JSON ({exc})") from exc
+    return facts_from_inventory_json(inventory, data)
+
+
+def package_commit(root: Path) -> str:
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False, timeout=10
+        )
+    except OSError:
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
