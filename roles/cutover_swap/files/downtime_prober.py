@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Downtime prober: requests every service's health URL every ~50 ms until a stop file appears.
+
+Run on the controller during the swap. Writes JSON {svc: {requests, failed, longest_gap_s}}.
+A gap is the time from the first failed request to the next successful one. A service that
+did not exist before the swap counts its own unavailability only after it first answered.
+Stdlib only, so any Python 3.8+ runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class Probe:
+    def __init__(self, url: str, existed: bool) -> None:
+        self.url = url
+        self.counting = existed  # new services start counting after their first success
+        self.requests = 0
+        self.failed = 0
+        self.longest_gap = 0.0
+        self.down_since: float | None = None
+
+    def record(self, ok: bool, now: float) -> None:
+        if not self.counting:
+            if not ok:
+                return
+            self.counting = True
+        self.requests += 1
+        if ok:
+            if self.down_since is not None:
+                self.longest_gap = max(self.longest_gap, now - self.down_since)
+                self.down_since = None
+            return
+        self.failed += 1
+        if self.down_since is None:
+            self.down_since = now
+
+    def finish(self, now: float) -> dict[str, Any]:
+        if self.down_since is not None:
+            self.longest_gap = max(self.longest_gap, now - self.down_since)
+        return {
+            "requests": self.requests,
+            "failed": self.failed,
+            "longest_gap_s": round(self.longest_gap, 3),
+            "still_down": self.down_since is not None,
+        }
+
+
+def answer_ok(url: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (inventory URL)
+            return bool(200 <= response.status < 300)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--services", required=True, help='JSON {"svc": {"url": "...", "existed": true}}')
+    parser.add_argument("--stop-file", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--timeout", type=float, default=0.5)
+    parser.add_argument("--max-duration", type=float, default=900.0)
+    args = parser.parse_args()
+    spec: dict[str, dict[str, Any]] = json.loads(args.services)
+    probes = {name: Probe(str(s["url"]), bool(s.get("existed", True))) for name, s in spec.items()}
+    deadline = time.monotonic() + args.max_duration
+    started = time.monotonic()
+    while not os.path.exists(args.stop_file) and time.monotonic() < deadline:
+        tick = time.monotonic()
+        for probe in probes.values():
+            ok = answer_ok(probe.url, args.timeout)
+            probe.record(ok, time.monotonic())
+        time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))
+    now = time.monotonic()
+    result = {name: probe.finish(now) for name, probe in probes.items()}
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump({"duration_s": round(now - started, 3), "services": result}, handle, indent=2, sort_keys=True)
+    os.replace(tmp, args.out)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
