@@ -180,7 +180,8 @@ def _images(ph: Mapping[str, Receipt]) -> dict[str, dict[str, Any]]:
     for phase in ("build", "closeout"):
         for img in _result(ph.get(phase)).get("images") or []:
             if isinstance(img, Mapping) and img.get("service"):
-                out.setdefault(str(img["service"]), {}).update({k: v for k, v in img.items() if v not in (None, "")})
+                known = {k: v for k, v in img.items() if v not in (None, "")}
+                out.setdefault(str(img["service"]), {}).update(known)
     return out
 
 
@@ -271,7 +272,9 @@ def _summary_lines(ph: Mapping[str, Receipt], outcome: str) -> list[str]:
             + (f"; downtime (longest gap/failed requests): {', '.join(gaps)}" if gaps else "")
         )
     ver = _result(ph.get("verify"))
-    if ph.get("verify"):
+    if ph.get("verify") and not _ok(ph["verify"]) and not ver:
+        lines.append(f"**Verify**: FAILED — {ph['verify'].get('error') or 'no message'}")
+    elif ph.get("verify"):
         health = ver.get("health") or {}
         okc = sum(1 for v in health.values() if isinstance(v, Mapping) and v.get("ok"))
         smoke = ver.get("smoke") or {}
@@ -396,7 +399,11 @@ def render_scope(receipts: Sequence[Receipt], loop_id: str) -> str:
     health = _final_health(ph)
     images = _serving_images(ph, outcome)
     names_all = [str(s.get("name")) for s in services] or sorted(set(health) | set(images))
+    removed = {str(x) for x in _result(ph.get("rollback")).get("removed") or []}
     for name in names_all:
+        if name in removed and name not in health:
+            lines.append(f"- {name}: removed by the rollback (not part of the previous release)")
+            continue
         _, htext = _health_text(health.get(name)) if name in health else (False, "health not recorded")
         lines.append(f"- {name}: {htext}, image {images.get(name, 'not running')}")
     smoke = _result(ph.get("verify")).get("smoke") or {}
@@ -417,10 +424,14 @@ def render_scope(receipts: Sequence[Receipt], loop_id: str) -> str:
     if not (ph.get("recert") or ph.get("closeout")):
         lines.append("- none")
     lines += ["", "### Final Commit Hashes", ""]
-    lines.append(
-        f"- {project} workload: `{rel['release'] or '-'}`"
-        + (f" (commit `{rel['commit']}`, ref `{rel['ref']}`)" if rel["commit"] else "")
-    )
+    attempted = f" (commit `{rel['commit']}`, ref `{rel['ref']}`)" if rel["commit"] else ""
+    if outcome in ("rolled_back", "rollback_failed", "aborted"):
+        serving = _previous_release(ph) or "-"
+        lines.append(
+            f"- {project} workload: serving `{serving}`; attempted `{rel['release'] or '-'}`{attempted}"
+        )
+    else:
+        lines.append(f"- {project} workload: `{rel['release'] or '-'}`{attempted}")
     lines.append(f"- cutover: `{pkg[:12] or '-'}`")
     if receipts:
         lines.append(f"- receipts chain: last `{receipts[-1]['id']}` hash `{receipts[-1].get('hash', '')}`")

@@ -331,14 +331,19 @@ def load_receipt(receipts_dir: Path, receipt_id: str) -> dict[str, Any]:
     return data
 
 
-def write_receipt(receipts_dir: Path, run: PhaseRun, now: datetime | None = None) -> dict[str, Any]:
+def write_receipt(
+    receipts_dir: Path, run: PhaseRun, now: datetime | None = None, receipt_id: str | None = None
+) -> dict[str, Any]:
     """Write a receipt for ``run`` (chained to the ledger's last one) and its ledger row."""
     now = now or datetime.now(UTC)
     receipts_dir.mkdir(parents=True, exist_ok=True)
     prev_id, prev_hash = chain_tip(receipts_dir)
-    receipt_id = new_receipt_id(run.phase, run.started)
-    while (receipts_dir / receipt_id).exists():
+    if receipt_id is None:
         receipt_id = new_receipt_id(run.phase, run.started)
+        while (receipts_dir / receipt_id).exists():
+            receipt_id = new_receipt_id(run.phase, run.started)
+    elif not RECEIPT_ID_RE.match(receipt_id) or (receipts_dir / receipt_id).exists():
+        raise ValueError(f"receipt id {receipt_id!r}: malformed or already used")
     doc = build_receipt(run, receipt_id, now, prev_id, prev_hash)
     doc, files = finalize(doc, run.stdout, render_events_jsonl(run.events))
     folder = receipts_dir / receipt_id

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import ansible_runner
+import ansible_runner  # type: ignore[import-untyped]
 
 from . import receipts
 from .exitcodes import ExitCode
@@ -57,6 +57,7 @@ class PhaseOutcome:
     result: dict[str, Any]
     duration_s: float
     error: str
+    run: receipts.PhaseRun | None = None
 
     @property
     def receipt_id(self) -> str:
@@ -202,7 +203,7 @@ def run_phase(ctx: RunContext, phase: str, later: Sequence[str], check: bool | N
             )
         )
     duration = (run.finished - run.started).total_seconds()
-    outcome = PhaseOutcome(phase, ok, doc, summary["result"], duration, error)
+    outcome = PhaseOutcome(phase, ok, doc, summary["result"], duration, error, run)
     ctx.reporter.phase_end(
         PhaseLine(phase, "done" if ok else "failed", duration, outcome.receipt_id, error[:120])
     )

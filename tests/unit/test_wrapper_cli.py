@@ -1,0 +1,249 @@
+"""The `cutover` command end to end against the fixture project (real ansible-runner runs on
+localhost, no lab): exit codes, one receipt per phase, rollback receipt, verify, redaction."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from cutover.cli import build_parser, main
+
+PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper" / "project"
+ID_RE = re.compile(r"^CAP-[0-9]{8}-[0-9]{6}__cutover\.[a-z]+__R[a-z0-9]+$")
+SECRETS = (
+    "Fx-db-pw-7c1e9a",
+    "fxaccess4d2b8e",
+    "Fx-minio-secret-93be1f",
+    "fx-files-key-5a0c77",
+    "fx-intake-key-e81d42",
+)
+INV = str(PROJECT / "inventory" / "hosts.yml")
+
+
+@pytest.fixture(autouse=True)
+def fixture_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUTOVER_HOME", str(PROJECT))
+    monkeypatch.delenv("CUTOVER_FIXTURE_FAIL", raising=False)
+
+
+def _receipts(folder: Path) -> list[dict[str, object]]:
+    rows = (folder / "ledger.csv").read_text().splitlines()[1:]
+    return [
+        json.loads((folder / r.split(",")[0] / "receipt.json").read_text())
+        for r in rows
+    ]
+
+
+def _assert_no_secret(folder: Path, printed: str) -> None:
+    for secret in SECRETS:
+        assert secret not in printed
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert secret not in path.read_text(encoding="utf-8"), (
+                    f"{secret} in {path}"
+                )
+
+
+def test_every_command_has_a_man_page_like_help() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():  # type: ignore[union-attr]
+        text = p.format_help()
+        assert "examples:" in text, name
+        assert "exit codes:" in text, name
+        assert "  3  a gate failed" in text, name
+
+
+def test_a_good_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["run", "-i", INV, "--receipts-dir", str(tmp_path), "--loop-id", "LOOP-TEST-1"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    docs = _receipts(tmp_path)
+    assert [d["capability"] for d in docs] == [
+        f"cutover.{p}"
+        for p in (
+            "baseline",
+            "prep",
+            "build",
+            "migrate",
+            "swap",
+            "verify",
+            "recert",
+            "closeout",
+        )
+    ]
+    assert all(ID_RE.match(str(d["id"])) for d in docs)
+    assert all(d["status"] == "done" for d in docs)
+    assert len({d["run_id"] for d in docs}) == 1
+    keep = {d["phase"]: d["inputs"]["args"]["cutover_lock_keep"] for d in docs}  # type: ignore[index]
+    assert keep == {
+        "baseline": True,
+        "prep": True,
+        "build": True,
+        "migrate": True,
+        "swap": True,
+        "verify": False,
+        "recert": False,
+        "closeout": False,
+    }
+    assert all(d["inputs"]["args"]["cutover_auto_rollback"] is False for d in docs)  # type: ignore[index]
+    assert (tmp_path / "closeout" / "LOOP-TEST-1.scope.md").exists()
+    assert (tmp_path / "closeout" / "LOOP-TEST-1.changepack.md").exists()
+    assert "outcome: succeeded; exit 0" in out
+    _assert_no_secret(tmp_path, out)
+    assert main(["receipts", "verify", "--receipts-dir", str(tmp_path)]) == 0
+    assert main(["receipts", "list", "--receipts-dir", str(tmp_path)]) == 0
+    assert (
+        main(["receipts", "show", "cutover.swap", "--receipts-dir", str(tmp_path)]) == 0
+    )
+    shown = capsys.readouterr().out
+    assert "| Capability | `cutover.swap` |" in shown
+    # the loop record can be rebuilt from the receipts alone
+    assert (
+        main(
+            [
+                "closeout",
+                "--loop-id",
+                "LOOP-TEST-1",
+                "--receipts-dir",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "again"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "again" / "LOOP-TEST-1.scope.md").read_text() == (
+        tmp_path / "closeout" / "LOOP-TEST-1.scope.md"
+    ).read_text()
+
+
+def test_a_broken_release_rolls_back_and_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["run", "-i", INV, "--ref", "release-broken", "--receipts-dir", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    assert code == 3, out
+    docs = _receipts(tmp_path)
+    assert [d["phase"] for d in docs] == [
+        "baseline",
+        "prep",
+        "build",
+        "migrate",
+        "swap",
+        "verify",
+        "rollback",
+        "recert",
+        "closeout",
+    ]
+    rollback = docs[6]
+    assert rollback["capability"] == "cutover.rollback" and rollback["status"] == "done"
+    assert rollback["inputs"]["args"]["cutover_lock_keep"] is False  # type: ignore[index]
+    assert docs[5]["status"] == "failed"
+    assert all(d["inputs"]["args"]["cutover_ref"] == "release-broken" for d in docs)  # type: ignore[index]
+    scope = next((tmp_path / "closeout").glob("*.scope.md")).read_text()
+    assert "**ROLLED BACK**" in scope
+    _assert_no_secret(tmp_path, out)
+    assert main(["receipts", "verify", "--receipts-dir", str(tmp_path)]) == 0
+
+
+def test_a_failed_rollback_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUTOVER_FIXTURE_FAIL", "rollback")
+    code = main(
+        [
+            "run",
+            "-i",
+            INV,
+            "--receipts-dir",
+            str(tmp_path),
+            "--phase",
+            "swap",
+            "--phase",
+            "verify",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 4, out
+    docs = _receipts(tmp_path)
+    assert [(d["phase"], d["status"]) for d in docs] == [
+        ("swap", "done"),
+        ("verify", "failed"),
+        ("rollback", "failed"),
+    ]
+    # the secret the failing task prints in its message is masked in the receipt too
+    assert "MINIO_SECRET_KEY=***" in json.dumps(docs[1]["failed_tasks"])
+    _assert_no_secret(tmp_path, out)
+
+
+def test_a_prep_failure_touches_nothing_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUTOVER_FIXTURE_FAIL", "prep")
+    code = main(["run", "-i", INV, "--receipts-dir", str(tmp_path), "--loop-id", "X"])
+    assert code == 2
+    docs = _receipts(tmp_path)
+    assert [(d["phase"], d["status"]) for d in docs] == [
+        ("baseline", "done"),
+        ("prep", "failed"),
+    ]
+    assert (
+        "ABORTED BEFORE ANY CHANGE"
+        in (tmp_path / "closeout" / "LOOP-X.scope.md").read_text()
+    )
+    capsys.readouterr()
+
+
+def test_plan_runs_in_check_mode_and_writes_the_change_pack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["plan", "-i", INV, "--receipts-dir", str(tmp_path), "--loop-id", "LOOP-PLAN"]
+    )
+    assert code == 0, capsys.readouterr().out
+    docs = _receipts(tmp_path)
+    assert [(d["phase"], d["check_mode"]) for d in docs] == [
+        ("baseline", True),
+        ("prep", True),
+    ]
+    assert "--check" in str(docs[0]["inputs"]["command"])  # type: ignore[index]
+    pack = (tmp_path / "closeout" / "LOOP-PLAN.changepack.md").read_text()
+    assert "Status: PLANNED (not executed)" in pack
+    assert (
+        "plan swap: files-api (replace), order-intake (add), quote-page (replace)"
+        in pack
+    )
+    assert not (tmp_path / "closeout" / "LOOP-PLAN.scope.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["run", "-i", "/nonexistent/inventory"],
+            "--inventory: expected an inventory file or directory",
+        ),
+        (["run", "-i", INV, "--ref", " "], "--ref: expected a git ref"),
+        (["run", "-i", INV, "--loop-id", "a b"], "--loop-id: expected a non-empty id"),
+        (["receipts", "show", "CAP-nope"], "ID: no receipt matching"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main([*argv, "--receipts-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (tmp_path / "ledger.csv").exists()
+
+
+def test_an_unknown_phase_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--phase", "deploy"]) == 2
+    assert "invalid choice: 'deploy'" in capsys.readouterr().err
