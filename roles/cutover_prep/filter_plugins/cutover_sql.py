@@ -1,0 +1,80 @@
+"""Expand-only lint of SQL migrations and env-file key parsing (no values kept).
+
+Filters:
+  cutover_sql_violations(sql) -> list[str]   offending statements, each "<rule>: <statement>"
+  cutover_env_keys(text) -> list[str]        keys with a non-empty value in an env file
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Each rule: (name, pattern). A statement matching any rule is not expand-only.
+# Documented in roles/cutover_prep/README.md; keep both in step.
+RULES: list[tuple[str, re.Pattern[str]]] = [
+    ("DROP", re.compile(r"\bDROP\b", re.IGNORECASE)),
+    ("RENAME", re.compile(r"\bRENAME\b", re.IGNORECASE)),
+    (
+        "ALTER ... TYPE",
+        re.compile(
+            r"\bALTER\s+(?:COLUMN\s+)?(?:\"[^\"]+\"|\w+)\s+(?:SET\s+DATA\s+)?TYPE\b",
+            re.IGNORECASE,
+        ),
+    ),
+    ("SET NOT NULL", re.compile(r"\bSET\s+NOT\s+NULL\b", re.IGNORECASE)),
+    ("TRUNCATE", re.compile(r"\bTRUNCATE\b", re.IGNORECASE)),
+    ("DELETE", re.compile(r"\bDELETE\s+FROM\b", re.IGNORECASE)),
+    (
+        "UPDATE without WHERE",
+        re.compile(r"\bUPDATE\b(?![\s\S]*\bWHERE\b)", re.IGNORECASE),
+    ),
+    (
+        "ADD COLUMN ... NOT NULL without DEFAULT",
+        re.compile(
+            r"\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+[^,;]*\bNOT\s+NULL\b(?![^,;]*\bDEFAULT\b)",
+            re.IGNORECASE,
+        ),
+    ),
+]
+
+_COMMENTS = re.compile(r"--[^\n]*|/\*[\s\S]*?\*/")
+_STRINGS = re.compile(r"'(?:[^']|'')*'")
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def _statements(sql: str) -> list[str]:
+    text = _COMMENTS.sub(" ", sql)
+    text = _STRINGS.sub("''", text)
+    return [" ".join(s.split()) for s in text.split(";") if s.strip()]
+
+
+def cutover_sql_violations(sql: str) -> list[str]:
+    """Statements that are not expand-only, as '<rule>: <statement>'."""
+    found: list[str] = []
+    for stmt in _statements(str(sql)):
+        for name, pattern in RULES:
+            if pattern.search(stmt):
+                found.append(f"{name}: {stmt}")
+                break
+    return found
+
+
+def cutover_env_keys(text: str) -> list[str]:
+    """Keys that have a non-empty value; values are never returned."""
+    keys: list[str] = []
+    for line in str(text).splitlines():
+        m = _ENV_LINE.match(line)
+        if m and m.group(2).strip("'\"") != "" and m.group(1) not in keys:
+            keys.append(m.group(1))
+    return keys
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "cutover_sql_violations": cutover_sql_violations,
+            "cutover_env_keys": cutover_env_keys,
+        }
