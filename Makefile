@@ -82,6 +82,6 @@ test-modules: setup
 
 test-integration: setup
 	@echo "==> integration tests (real lab; serialised with flock /tmp/cutover-lab.lock)"
-	@flock /tmp/cutover-lab.lock $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS)
+	@CUTOVER_LAB_LOCKED=1 flock /tmp/cutover-lab.lock $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS)
 
 -include mk/*.mk

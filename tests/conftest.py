@@ -1,0 +1,137 @@
+"""Session fixtures shared by every test file.
+
+Integration tests use the real lab (Docker engine, SSH to docker-host, Postgres, object store).
+The lab is one shared resource: `make test-integration` holds `flock /tmp/cutover-lab.lock`
+for the whole run and sets CUTOVER_LAB_LOCKED=1. When pytest is started another way, the
+`lab` fixture takes the same lock itself for the session. Never call `flock` on that file
+from inside a test: it would wait for the session's own lock forever.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAB_DIR = REPO_ROOT / ".lab"
+LOCK_FILE = "/tmp/cutover-lab.lock"
+SSH_PORT = 2222
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: needs the real lab (Docker, SSH, Postgres, object store)")
+
+
+def run(args: list[str], *, check: bool = True, timeout: float = 900, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """Run a command from the repo root, capture its output, fail with both streams shown."""
+    proc = subprocess.run(args, cwd=REPO_ROOT, text=True, capture_output=True, timeout=timeout, check=False, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{shlex.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+def make(target: str, *, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    return run(["make", "--no-print-directory", target], check=check, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def lab_lock() -> Iterator[None]:
+    """Hold the shared lab lock for the session unless the caller holds it already."""
+    if os.environ.get("CUTOVER_LAB_LOCKED") == "1":
+        yield
+        return
+    handle: IO[str] = open(LOCK_FILE, "a")  # noqa: SIM115 - held for the whole session
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@pytest.fixture(scope="session")
+def lab(lab_lock: None) -> Path:
+    """Make sure the lab is up (runs `make lab` once per session); returns the .lab dir."""
+    make("lab")
+    return LAB_DIR
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value
+    return values
+
+
+@pytest.fixture(scope="session")
+def lab_secrets(lab: Path) -> dict[str, str]:
+    """The lab's secrets (.lab/secrets.env) as a dict. Never print them."""
+    return read_env_file(lab / "secrets.env")
+
+
+SshRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def ssh_args() -> list[str]:
+    return [
+        "ssh",
+        "-i", str(LAB_DIR / "ssh" / "id_ed25519"),
+        "-o", f"UserKnownHostsFile={LAB_DIR / 'ssh' / 'known_hosts'}",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "IdentitiesOnly=yes",
+        "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=10",
+        "-p", str(SSH_PORT),
+        "root@127.0.0.1",
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def ssh(lab: Path) -> SshRunner:
+    """ssh(cmd, check=True, timeout=120): run a shell command on docker-host over real SSH."""
+
+    def _ssh(cmd: str, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return run([*ssh_args(), cmd], check=check, timeout=timeout)
+
+    return _ssh
+
+
+PsqlRunner = Callable[[str], str]
+
+
+@pytest.fixture(scope="session")
+def psql(lab: Path) -> PsqlRunner:
+    """psql(sql) -> unaligned, tuples-only output, via `docker exec mint-postgres psql`."""
+
+    def _psql(sql: str) -> str:
+        proc = run(
+            ["docker", "exec", "-i", "mint-postgres", "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+             "-U", "mint", "-d", "mint", "-c", sql],
+        )  # fmt: skip
+        return proc.stdout.strip()
+
+    return _psql
+
+
+@pytest.fixture(scope="session")
+def releases(lab: Path) -> dict[str, dict[str, str]]:
+    """The workload's releases: {"old": {"tag", "sha", "commit"}, "new": ..., "broken": ...}."""
+    data: dict[str, dict[str, str]] = json.loads((lab / "workload-releases.json").read_text())
+    return data
