@@ -450,6 +450,42 @@ def _plan_item(item: Any) -> str:
     return _esc(item)
 
 
+def _plan_lines(plan: Mapping[str, Any]) -> list[str]:
+    """The prep plan (build / migrate / swap) as sequence lines; tolerant of list or dict shapes."""
+    out: list[str] = []
+    build = plan.get("build")
+    for entry in build if isinstance(build, list) else [build] if build else []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("images"), list):
+            imgs = ", ".join(
+                f"{_esc(i.get('image'))} ({'exists' if i.get('exists') else 'build'})"
+                for i in entry["images"]
+                if isinstance(i, Mapping)
+            )
+            ship = "ship the commit to the host, " if entry.get("ship") else ""
+            out.append(f"plan build `{_esc(entry.get('release', ''))}`: {ship}images {imgs}")
+        else:
+            out.append(f"plan build: {_plan_item(entry)}")
+    mig = plan.get("migrate")
+    if isinstance(mig, Mapping):
+        pending = ", ".join(map(str, mig.get("pending") or [])) or "none"
+        out.append(
+            f"plan migrate `{_esc(mig.get('database', ''))}`: back up, then apply {pending} "
+            f"(already applied: {len(mig.get('already') or [])}, drift: {len(mig.get('drift') or [])})"
+        )
+    elif mig:
+        out.append(f"plan migrate: {', '.join(_plan_item(i) for i in mig)}")
+    swap = plan.get("swap") or []
+    if swap:
+        out.append(
+            "plan swap (dependency order): "
+            + "; ".join(
+                _esc(s.get("line")) if isinstance(s, Mapping) and s.get("line") else _plan_item(s)
+                for s in swap
+            )
+        )
+    return out
+
+
 def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
     ph = _by_phase(receipts)
     meta = _meta(receipts)
@@ -504,15 +540,17 @@ def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
         _row("Service", "Before", "After", "Rollback action"),
         "|---|---|---|---|",
     ]
-    swap_by = {
-        str(s.get("name")): s for s in _result(ph.get("swap")).get("services") or [] if isinstance(s, Mapping)
-    }
+    planned_swap: list[Any] = plan["swap"] if isinstance(plan.get("swap"), list) else []
+    done_swap: list[Any] = _result(ph.get("swap")).get("services") or []
+    swap_by = {str(s.get("name")): s for s in [*planned_swap, *done_swap] if isinstance(s, Mapping)}
     images = _images(ph)
     for s in services:
         name = str(s.get("name"))
         before = base_current.get(name) or "(not deployed)"
-        after = images.get(name, {}).get("image") or (
-            f"{s.get('image')}:{rel['release']}" if rel["release"] else "-"
+        after = (
+            images.get(name, {}).get("image")
+            or swap_by.get(name, {}).get("to")
+            or (f"{s.get('image')}:{rel['release']}" if rel["release"] else "-")
         )
         sw = swap_by.get(name, {})
         if before == "(not deployed)":
@@ -585,11 +623,9 @@ def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
         L.append(_row("-", "-", "not run", "-"))
     L += ["", "## Cutover Sequence", ""]
     n = 1
-    for key in ("build", "migrate", "swap"):
-        items = plan.get(key) or []
-        if items:
-            L.append(f"{n}. plan {key}: {', '.join(_plan_item(i) for i in items)}")
-            n += 1
+    for text in _plan_lines(plan):
+        L.append(f"{n}. {text}")
+        n += 1
     for phase in PHASE_ORDER:
         r = ph.get(phase)
         if r:
@@ -667,7 +703,19 @@ def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
     for svc, img in sorted(images.items()):
         L.append(_row(svc, img.get("image", "-"), img.get("image_id", "-"), img.get("built", "-")))
     if not images:
-        L.append(_row("-", "not built in this run", "-", "-"))
+        builds: list[Any] = plan["build"] if isinstance(plan.get("build"), list) else [plan.get("build")]
+        planned = [
+            i
+            for entry in builds
+            if isinstance(entry, Mapping)
+            for i in entry.get("images") or []
+            if isinstance(i, Mapping)
+        ]
+        for i in planned:
+            state = "exists on the host" if i.get("exists") else "to build"
+            L.append(_row(i.get("service", "-"), i.get("image", "-"), "(not built in this run)", state))
+        if not planned:
+            L.append(_row("-", "not built in this run", "-", "-"))
     L += ["", "## Database Migration", ""]
     mig_r = ph.get("migrate")
     mig = _result(mig_r)
@@ -687,8 +735,13 @@ def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
             if not any((a.get("version") == v) for a in mig.get("applied") or []):
                 L.append(_row(v if not isinstance(v, Mapping) else v.get("version"), "-", "-", "pending"))
     else:
-        pending = plan.get("migrate") or []
-        L.append("Not executed. Planned: " + (", ".join(map(_esc, pending)) if pending else "none") + ".")
+        planned_mig = plan.get("migrate") or []
+        if isinstance(planned_mig, Mapping):
+            pending = [str(p) for p in planned_mig.get("pending") or []]
+            where = f" on database `{planned_mig.get('database', '-')}`"
+        else:
+            pending, where = [_plan_item(p) for p in planned_mig], ""
+        L.append(f"Not executed. Planned{where}: " + (", ".join(pending) if pending else "none") + ".")
     L.append("")
     L.append("Migrations are expand-only (additive); they stay on rollback.")
     return "\n".join(L) + "\n"

@@ -43,6 +43,11 @@ def _failure_text(event: Mapping[str, Any]) -> str:
     return f"{data.get('host', '?')}: {data.get('task', '?')}: {first}"
 
 
+def _implicit(data: Mapping[str, Any]) -> bool:
+    """Tasks Ansible adds by itself (argument spec validation): not worth a progress line."""
+    return str(data.get("task", "")).startswith("Validating arguments against arg spec")
+
+
 def render_summary_plain(lines: Sequence[PhaseLine], footer: str) -> str:
     """Pure: the final summary as a fixed-width text table."""
     head = ("PHASE", "STATUS", "TIME", "RECEIPT", "NOTE")
@@ -75,7 +80,7 @@ class PlainReporter:
         kind = event.get("event")
         data = event.get("event_data") or {}
         elapsed = time.monotonic() - self._start
-        if kind == "playbook_on_task_start":
+        if kind == "playbook_on_task_start" and not _implicit(data):
             self._print(f"[{phase} {elapsed:6.1f}s] {data.get('task', '')}")
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             self._print(f"[{phase} {elapsed:6.1f}s] FAILED {_failure_text(event)}")
@@ -128,7 +133,7 @@ class RichReporter:
             return
         kind = event.get("event")
         data = event.get("event_data") or {}
-        if kind == "playbook_on_task_start":
+        if kind == "playbook_on_task_start" and not _implicit(data):
             self.progress.update(self._task, description=self._safe(str(data.get("task", ""))))
         elif kind in ("runner_on_start", "runner_on_ok") and data.get("host"):
             self._host = str(data["host"])

@@ -217,7 +217,7 @@ def test_plan_runs_in_check_mode_and_writes_the_change_pack(
     pack = (tmp_path / "closeout" / "LOOP-PLAN.changepack.md").read_text()
     assert "Status: PLANNED (not executed)" in pack
     assert (
-        "plan swap: files-api (replace), order-intake (add), quote-page (replace)"
+        "plan swap (dependency order): files-api: replaced -> mint-modules/artwork:0ce4de6"
         in pack
     )
     assert not (tmp_path / "closeout" / "LOOP-PLAN.scope.md").exists()
