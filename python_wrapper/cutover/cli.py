@@ -19,6 +19,7 @@ from .progress import PlainReporter, make_reporter
 from .project import PHASES, InputError, InventoryFacts, load_inventory, repo_root, resolve_inventory, tool
 from .redact import Redactor, collect_secrets
 from .runner import (
+    PhaseOutcome,
     RunContext,
     default_loop_id,
     new_run_id,
@@ -332,6 +333,14 @@ def _write_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
 def cmd_run(args: argparse.Namespace) -> int:
     ctx, rdir = _context(args, check=args.check)
     phases = select_phases(args.phase)
+
+    def before_swap(o: PhaseOutcome) -> None:
+        # SPEC: the change pack is written before the swap and completed after.
+        if o.phase == "prep" and o.ok and not ctx.check and not args.no_documents:
+            for path in _write_docs(ctx, changepack_only=True):
+                ctx.reporter.message(f"change pack (before the swap): {path}")
+
+    ctx.after_phase = before_swap
     ctx.reporter.message(
         f"cutover run {ctx.run_id} (loop {ctx.loop_id}): {', '.join(phases)}"
         f"{' in check mode' if ctx.check else ''}; receipts in {rdir}"

@@ -137,9 +137,8 @@ class RichReporter:
             self.progress.update(self._task, description=self._safe(str(data.get("task", ""))))
         elif kind in ("runner_on_start", "runner_on_ok") and data.get("host"):
             self._host = str(data["host"])
-            self.progress.update(
-                self._task, description=self._safe(f"{data.get('task', '')} [dim]@ {self._host}[/dim]")
-            )
+            task = self._safe(str(data.get("task", "")))
+            self.progress.update(self._task, description=f"{task} [dim]@ {self._safe(self._host)}[/dim]")
         elif (
             kind == "runner_on_failed" and not data.get("ignore_errors")
         ) or kind == "runner_on_unreachable":
@@ -164,8 +163,9 @@ class RichReporter:
     def summary(self, lines: Sequence[PhaseLine], footer: str) -> None:
         self.progress.stop()
         table = Table(title="cutover summary")
-        for col in ("Phase", "Status", "Time", "Receipt", "Note"):
-            table.add_column(col, overflow="fold")
+        for col in ("Phase", "Status", "Time", "Receipt"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("Note", overflow="fold")
         for ln in lines:
             color = {"done": "green", "failed": "red"}.get(ln.status, "yellow")
             table.add_row(

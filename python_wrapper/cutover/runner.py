@@ -47,6 +47,7 @@ class RunContext:
     write_receipts: bool = True
     extra_context: str = ""
     runner_fn: Callable[..., Any] = field(default=ansible_runner.run)
+    after_phase: Callable[[PhaseOutcome], None] | None = None
 
 
 @dataclass
@@ -258,7 +259,7 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
     outcomes: list[PhaseOutcome] = []
     lines: list[PhaseLine] = []
     exit_code = ExitCode.OK
-    outcome = "planned" if ctx.check else "succeeded"
+    outcome = "planned" if ctx.check else "succeeded" if "verify" in phases else "passed"
     changed = False
     rolled = False
     for index, phase in enumerate(phases):
@@ -267,6 +268,8 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
             lines.append(PhaseLine(phase, "skipped", 0.0, "", "after rollback"))
             continue
         o = run_phase(ctx, phase, later)
+        if ctx.after_phase:
+            ctx.after_phase(o)
         outcomes.append(o)
         lines.append(_line(o, _note(o)))
         if o.ok:
@@ -290,7 +293,7 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
             continue
         if phase == "recert":
             exit_code = ExitCode.NEEDS_PERSON
-            if outcome == "succeeded":
+            if outcome in ("succeeded", "passed"):
                 outcome = "drift"
             continue
         if exit_code == ExitCode.OK:
