@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 MASK = "***"
 MIN_SECRET_LEN = 4
@@ -86,9 +86,11 @@ class Redactor:
             if not value or len(value) < MIN_SECRET_LEN:
                 continue
             found.add(value)
+            found.add(quote(value, safe=""))  # as it appears in URLs and query strings
             password = _url_password(value)
             if password and len(password) >= MIN_SECRET_LEN:
                 found.add(password)
+                found.add(quote(password, safe=""))
         self._secrets = sorted(found, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
 

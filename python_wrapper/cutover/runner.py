@@ -251,6 +251,11 @@ def _note(o: PhaseOutcome) -> str:
         return f"smoke: {r['smoke'].get('summary', '')}"
     if o.phase == "rollback":
         return f"outcome {r.get('outcome', '?')}"
+    if o.phase == "recert":
+        return (
+            f"release {r.get('release', '?')}; drift {len(r.get('drift') or [])}, "
+            f"leftovers {len(r.get('leftovers') or [])}"
+        )
     return ""
 
 
