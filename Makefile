@@ -81,7 +81,11 @@ test-modules: setup
 	@$(BIN)/pytest -q tests/test_modules.py $(PYTEST_ARGS)
 
 test-integration: setup
-	@echo "==> integration tests (real lab; serialised with flock /tmp/cutover-lab.lock)"
-	@CUTOVER_LAB_LOCKED=1 flock /tmp/cutover-lab.lock $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS)
+	@echo "==> integration tests (real lab; serialised with flock /tmp/cutover-lab.lock unless CUTOVER_LAB_LOCKED=1 says the caller holds it)"
+	@if [[ "$${CUTOVER_LAB_LOCKED:-}" == 1 ]]; then \
+	  $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
+	else \
+	  CUTOVER_LAB_LOCKED=1 flock /tmp/cutover-lab.lock $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
+	fi
 
 -include mk/*.mk
