@@ -214,13 +214,35 @@ def build_parser() -> argparse.ArgumentParser:
             """),
     )
     rsub = p.add_subparsers(dest="receipts_command", metavar="ACTION", required=True)
-    for name, text in (
-        ("list", "list receipts"),
-        ("show", "show one receipt"),
-        ("verify", "verify the chain"),
-    ):
+    sub_docs = {
+        "list": (
+            "list receipts in ledger order",
+            "One line per receipt: id, status, finish time, cutover run id, first error.",
+            "cutover receipts list\ncutover receipts list --run-id 20260212T011535Z-q3md83",
+        ),
+        "show": (
+            "show one receipt",
+            "Print a receipt's receipt.md (or receipt.json with --json). ID may be any unique part "
+            "of the id, e.g. `cutover.swap` when there is one swap receipt.",
+            "cutover receipts show CAP-20260212-011535__cutover.baseline__Rq3md83791\n"
+            "cutover receipts show cutover.rollback --json",
+        ),
+        "verify": (
+            "verify every receipt and the hash chain",
+            "Recompute the SHA-256 of output.txt, events.jsonl and receipt.md of every receipt, "
+            "each receipt's hash, and the chain in ledger.csv order. Exit 0 when intact (the tip "
+            "hash is printed: anchor it elsewhere); exit 1 naming the FIRST receipt (and file) that "
+            "was edited, removed or reordered, followed by every problem found.",
+            "cutover receipts verify\ncutover receipts verify --receipts-dir /var/lib/cutover/receipts",
+        ),
+    }
+    for name, (text, desc, examples) in sub_docs.items():
         rp = rsub.add_parser(
-            name, help=text, formatter_class=_Formatter, description=text, epilog=EXIT_CODES_HELP
+            name,
+            help=text,
+            formatter_class=_Formatter,
+            description=textwrap.fill(desc, 88),
+            epilog=_epilog(examples),
         )
         rp.add_argument("--receipts-dir", metavar="DIR", help="receipts folder (default: <repo>/receipts)")
         if name == "show":
@@ -577,6 +599,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cutover: interrupted", file=sys.stderr)
         return int(ExitCode.UNEXPECTED)
+    except BrokenPipeError:  # `cutover receipts list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
