@@ -175,7 +175,7 @@ def test_migrate_applies_once_then_nothing(
 ) -> None:
     first = play("migrate", lab_secrets)
     assert first.returncode == 0, first.stdout[-3000:]
-    assert "applied 1 migration(s) 20260212_seed_metadata" in first.stdout
+    assert "applied 1 migration(s): 20260212_seed_metadata" in first.stdout
     assert psql("SELECT version FROM schema_migrations") == "20260212_seed_metadata"
     assert (
         psql(
@@ -189,8 +189,10 @@ def test_migrate_applies_once_then_nothing(
 
     second = play("migrate", lab_secrets)
     assert second.returncode == 0, second.stdout[-3000:]
-    assert "applied 0 migration(s)" in second.stdout
-    assert "already applied: 20260212_seed_metadata" in second.stdout
+    assert (
+        "applied 0 migration(s); already applied: 20260212_seed_metadata"
+        in second.stdout
+    )
     assert psql("SELECT count(*) FROM schema_migrations") == "1"
     assert ssh(f"ls {ROOT}/backups").stdout.split() == backups
     assert ssh(f"test -e {ROOT}/lock", check=False).returncode != 0
