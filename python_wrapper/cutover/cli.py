@@ -16,7 +16,16 @@ from typing import Any
 from . import __version__, chain, closeout, receipts
 from .exitcodes import EXIT_CODES_HELP, ExitCode
 from .progress import PlainReporter, make_reporter
-from .project import PHASES, InputError, InventoryFacts, load_inventory, repo_root, resolve_inventory, tool
+from .project import (
+    CHANGING,
+    PHASES,
+    InputError,
+    InventoryFacts,
+    load_inventory,
+    repo_root,
+    resolve_inventory,
+    tool,
+)
 from .redact import Redactor, collect_secrets
 from .runner import (
     PhaseOutcome,
@@ -355,6 +364,10 @@ def _write_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
 def cmd_run(args: argparse.Namespace) -> int:
     ctx, rdir = _context(args, check=args.check)
     phases = select_phases(args.phase)
+    needed = [*phases, "rollback"] if any(p in CHANGING for p in phases) and not ctx.check else phases
+    missing = [f"playbooks/{p}.yml" for p in needed if not (ctx.root / "playbooks" / f"{p}.yml").is_file()]
+    if missing:  # checked before anything runs: exit 2 must mean nothing was touched
+        raise InputError(f"playbooks: missing {', '.join(missing)} under {ctx.root}")
 
     def before_swap(o: PhaseOutcome) -> None:
         # SPEC: the change pack is written before the swap and completed after.
@@ -602,6 +615,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `cutover receipts list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"cutover: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,10 @@ def run_playbook(
     except KeyboardInterrupt:
         status, rc = "canceled", 130
         stdout = "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
+    except Exception as exc:  # the phase still gets its (failed) receipt
+        status, rc = "error", 1
+        stdout = "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
+        stdout += f"\ncutover: ansible-runner raised {type(exc).__name__}: {exc}\n"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finished = datetime.now(UTC)
