@@ -55,7 +55,7 @@ class Probe:
 
 def answer_ok(url: str, timeout: float) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (inventory URL)
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -63,7 +63,11 @@ def answer_ok(url: str, timeout: float) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--services", required=True, help='JSON {"svc": {"url": "...", "existed": true}}')
+    parser.add_argument(
+        "--services",
+        required=True,
+        help='JSON {"svc": {"url": "...", "existed": true}}',
+    )
     parser.add_argument("--stop-file", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--interval", type=float, default=0.05)
@@ -71,7 +75,10 @@ def main() -> int:
     parser.add_argument("--max-duration", type=float, default=900.0)
     args = parser.parse_args()
     spec: dict[str, dict[str, Any]] = json.loads(args.services)
-    probes = {name: Probe(str(s["url"]), bool(s.get("existed", True))) for name, s in spec.items()}
+    probes = {
+        name: Probe(str(s["url"]), bool(s.get("existed", True)))
+        for name, s in spec.items()
+    }
     deadline = time.monotonic() + args.max_duration
     started = time.monotonic()
     while not os.path.exists(args.stop_file) and time.monotonic() < deadline:
@@ -84,7 +91,12 @@ def main() -> int:
     result = {name: probe.finish(now) for name, probe in probes.items()}
     tmp = args.out + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump({"duration_s": round(now - started, 3), "services": result}, handle, indent=2, sort_keys=True)
+        json.dump(
+            {"duration_s": round(now - started, 3), "services": result},
+            handle,
+            indent=2,
+            sort_keys=True,
+        )
     os.replace(tmp, args.out)
     print(json.dumps(result, sort_keys=True))
     return 0

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 """Run the smoke suite: each check is one data item (see group_vars smoke.yml)."""
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
 
 PLACEHOLDER = re.compile(r"\$\{(key|saved):([A-Za-z0-9_.-]+)\}")
 MISSING = object()
@@ -68,10 +67,12 @@ def substitute(value: Any, keys: dict[str, str], saved: dict[str, Any]) -> Any:
     whole = PLACEHOLDER.fullmatch(value)
     if whole and whole.group(1) == "saved":
         if whole.group(2) not in saved:
-            raise CheckError(f"no saved value '{whole.group(2)}' (did an earlier check fail?)")
+            raise CheckError(
+                f"no saved value '{whole.group(2)}' (did an earlier check fail?)"
+            )
         return saved[whole.group(2)]
 
-    def repl(match: "re.Match[str]") -> str:
+    def repl(match: re.Match[str]) -> str:
         kind, name = match.group(1), match.group(2)
         source: dict[str, Any] = keys if kind == "key" else saved
         if name not in source:
@@ -108,9 +109,17 @@ def show(value: Any) -> str:
     return "missing" if value is MISSING else json.dumps(value)
 
 
-def run_check(check: dict[str, Any], keys: dict[str, str], saved: dict[str, Any], timeout: float) -> dict[str, Any]:
+def run_check(
+    check: dict[str, Any], keys: dict[str, str], saved: dict[str, Any], timeout: float
+) -> dict[str, Any]:
     name = str(check.get("name", "unnamed"))
-    result: dict[str, Any] = {"name": name, "result": "passed", "detail": "", "status_code": None, "duration_s": 0.0}
+    result: dict[str, Any] = {
+        "name": name,
+        "result": "passed",
+        "detail": "",
+        "status_code": None,
+        "duration_s": 0.0,
+    }
     missing = [k for k in check.get("requires_keys") or [] if not keys.get(k)]
     if missing:
         result.update(result="skipped", detail="no value for " + ", ".join(missing))
@@ -123,9 +132,14 @@ def run_check(check: dict[str, Any], keys: dict[str, str], saved: dict[str, Any]
         if check.get("body") is not None:
             data = json.dumps(substitute(check["body"], keys, saved)).encode()
             headers.setdefault("content-type", "application/json")
-        request = urllib.request.Request(url, data=data, headers=headers, method=str(check.get("method", "GET")).upper())
+        request = urllib.request.Request(
+            url,
+            data=data,
+            headers=headers,
+            method=str(check.get("method", "GET")).upper(),
+        )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL is inventory data)
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read()
@@ -144,7 +158,9 @@ def run_check(check: dict[str, Any], keys: dict[str, str], saved: dict[str, Any]
                 want = substitute(expected, keys, saved)
                 got = lookup(body, field)
                 if not same(want, got):
-                    problems.append(f"{field} is {show(got)}, expected {json.dumps(want)}")
+                    problems.append(
+                        f"{field} is {show(got)}, expected {json.dumps(want)}"
+                    )
             for field in check.get("json_present") or []:
                 got = lookup(body, field)
                 if got is MISSING or got is None:
@@ -170,7 +186,10 @@ def run_check(check: dict[str, Any], keys: dict[str, str], saved: dict[str, Any]
 
 
 def summarize(checks: list[dict[str, Any]]) -> dict[str, Any]:
-    counts = {k: sum(1 for c in checks if c["result"] == k) for k in ("passed", "failed", "skipped")}
+    counts = {
+        k: sum(1 for c in checks if c["result"] == k)
+        for k in ("passed", "failed", "skipped")
+    }
     parts = [f"{counts['passed']} passed"]
     if counts["skipped"]:
         parts.append(f"{counts['skipped']} skipped")
@@ -190,7 +209,10 @@ def main() -> None:
     )
     keys = {str(k): str(v) for k, v in (module.params["api_keys"] or {}).items() if v}
     saved: dict[str, Any] = {}
-    checks = [run_check(c, keys, saved, module.params["timeout_s"]) for c in module.params["checks"]]
+    checks = [
+        run_check(c, keys, saved, module.params["timeout_s"])
+        for c in module.params["checks"]
+    ]
     module.exit_json(changed=False, checks=checks, **summarize(checks))
 
 
