@@ -118,7 +118,7 @@ OUTCOME_TEXT = {
     "needs a person (see the rollback receipt for the state it is in).",
     "aborted": "Cutover **ABORTED BEFORE ANY CHANGE**: {failed} failed ({error}); nothing on the host "
     "changed.",
-    "drift": "Cutover completed but **RECERT FOUND DRIFT**: the host needs a person.",
+    "drift": "Cutover completed but **RECERT FAILED**: {failed} failed ({error}); the host needs a person.",
     "planned": "Dry run only (**PLANNED**): nothing on the host changed.",
     "failed": "Cutover **FAILED**: {failed} failed ({error}).",
     "incomplete": "Cutover **INCOMPLETE**: not every phase ran.",
