@@ -69,7 +69,9 @@ else
   say "installing the pinned toolchain into .venv (pip install -r requirements.txt; a few minutes the first time)"
   constraint=()
   [[ -f requirements.lock ]] && constraint=(-c requirements.lock)
-  "$VENV/bin/python" -m pip install -q -r requirements.txt "${constraint[@]}"
+  # (pip's "Location ... is ignored" warnings about this machine's extra index are noise)
+  "$VENV/bin/python" -m pip install -q -r requirements.txt "${constraint[@]}" \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
   rm -f "$VENV"/.requirements-*
   touch "$stamp"
   say "toolchain installed: $("$VENV/bin/ansible" --version | head -n1)"

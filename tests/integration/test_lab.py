@@ -81,8 +81,8 @@ def test_health_ok_via_ssh_on_docker_host(ssh: SshRunner, service: str) -> None:
 
 
 def test_ansible_pings_docker_host_over_ssh(lab: Path) -> None:
-    proc = run([".venv/bin/ansible", "docker-host", "-m", "ansible.builtin.ping", "-o"])
-    assert "docker-host | SUCCESS" in proc.stdout and '"ping": "pong"' in proc.stdout
+    proc = run([".venv/bin/ansible", "docker-host", "-m", "ansible.builtin.ping"])
+    assert "docker-host | SUCCESS" in proc.stdout and "pong" in proc.stdout
 
 
 def test_host_key_checking_rejects_unknown_host(lab: Path, tmp_path: Path) -> None:
