@@ -234,10 +234,21 @@ def test_old_to_broken_rolls_back(
     ssh: SshRunner,
 ) -> None:
     rows_before, objects_before = data_snapshot(psql, ssh)
-    result = playbook("cutover.yml", "-e", "cutover_ref=release-broken", keys=api_keys)
+    # a short health timeout keeps the test quick: the broken files-api is never healthy
+    result = playbook(
+        "cutover.yml",
+        "-e",
+        "cutover_ref=release-broken",
+        "-e",
+        "cutover_health_timeout_s=20",
+        keys=api_keys,
+    )
     assert result.rc != 0
     assert_no_secret(result.stdout + result.stderr, lab_secrets)
-    assert any("never became healthy" in f for f in result.failures()), result.explain()
+    assert any(
+        "files-api: new container never became healthy within 20s" in f
+        for f in result.failures()
+    ), result.explain()
     assert result.stats["cutover_rollback"]["outcome"] == "rolled_back"
     # the old containers serve again, order-intake is gone
     code, body = health(3500)
