@@ -240,7 +240,7 @@ def test_old_to_broken_rolls_back(
         "-e",
         "cutover_ref=release-broken",
         "-e",
-        "cutover_health_timeout_s=20",
+        '{"cutover_health_timeout_s": 20}',
         keys=api_keys,
     )
     assert result.rc != 0
