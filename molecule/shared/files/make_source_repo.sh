@@ -5,6 +5,7 @@
 #   rel-a  web answers {"status":"ok","db":"ok","release":"a"}; migration 0001 (create table)
 #   rel-b  release "b"; migration 0002 (expand-only: add a nullable column) + its .down.sql
 #   rel-c  release "c" whose container never becomes healthy (for rollback/failure paths)
+#   rel-bad  child of rel-b with a migration that fails (SQL error) half way
 # Fixed author/committer dates: the SHAs are the same on every machine. Idempotent: an
 # existing repository is left alone (prints "unchanged").
 set -eu
@@ -77,7 +78,17 @@ printf '{"status": "down", "db": "unreachable", "release": "c"}\n' > web/app/hea
 git add -A
 GIT_AUTHOR_DATE='2026-01-03T00:00:00Z' GIT_COMMITTER_DATE='2026-01-03T00:00:00Z' git commit -q -m 'release c (never healthy)'
 git tag rel-c
+# rel-bad: child of rel-b whose new migration fails half way (its transaction must roll back).
+git checkout -q -b bad rel-b
+cat > db/migrations/0003_bad.sql <<'X'
+ALTER TABLE molecule_items ADD COLUMN IF NOT EXISTS flag boolean DEFAULT NULL;
+SELECT no_such_column FROM molecule_items;
+X
+git add -A
+GIT_AUTHOR_DATE='2026-01-04T00:00:00Z' GIT_COMMITTER_DATE='2026-01-04T00:00:00Z' git commit -q -m 'bad migration'
+git tag rel-bad
 git checkout -q rel-b
 git checkout -q -B main
+git branch -q -D bad
 echo "source repo $dest: created"
-for t in rel-a rel-b rel-c; do echo "$t $(git rev-parse --short=7 "$t")"; done
+for t in rel-a rel-b rel-c rel-bad; do echo "$t $(git rev-parse --short=7 "$t")"; done
