@@ -36,10 +36,14 @@ LIST_OBJECTS = (
 
 
 def lab_resources() -> list[str]:
-    """Every container, network and volume labelled cutover.lab=true or cutover.project."""
+    """Every container, network and volume labelled cutover.lab=true or cutover.project=mint.
+
+    Only this lab's project: other projects' containers (and molecule's) on the same engine are
+    not the lab's and must survive lab-down/lab-reset.
+    """
     found: list[str] = []
     for kind in ("container", "network", "volume"):
-        for label in ("cutover.lab=true", "cutover.project"):
+        for label in ("cutover.lab=true", "cutover.project=mint"):
             cmd = ["docker", kind, "ls", "-q", "--filter", f"label={label}"]
             if kind == "container":
                 cmd.insert(3, "-a")
@@ -141,10 +145,16 @@ def test_lab_reset_restores_old_release_and_data(lab: Path, psql: PsqlRunner, ss
     ssh("mkdir -p /opt/cutover/mint/lock && echo '{}' > /opt/cutover/mint/lock/owner.json")
     run(["docker", "run", "-d", "--name", "files-api--leftover", "--label", "cutover.project=mint",
          "cutover-lab/base:bookworm", "sleep", "600"])  # fmt: skip
+    # Another project's kept container on the same engine: not the lab's, must survive.
+    run(["docker", "create", "--name", "files-api--otherproject", "--label", "cutover.project=otherproject",
+         "cutover-lab/base:bookworm", "sleep", "600"])  # fmt: skip
     try:
         make("lab-reset")
+        other = run(["docker", "ps", "-aq", "--filter", "name=^files-api--otherproject$"]).stdout.split()
     finally:
-        subprocess.run(["docker", "rm", "-f", "files-api--leftover"], capture_output=True, check=False)
+        for name in ("files-api--leftover", "files-api--otherproject"):
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    assert other != [], "lab-reset removed another project's container"
 
     assert psql("SELECT id FROM artwork_seeds ORDER BY id").split() == [str(i) for i in SEED_IDS]
     assert "metadata" not in psql(
@@ -152,6 +162,6 @@ def test_lab_reset_restores_old_release_and_data(lab: Path, psql: PsqlRunner, ss
     ).split()
     assert json.loads(ssh(LIST_OBJECTS).stdout) == sorted(f"seeds/{i}.json" for i in SEED_IDS)
     assert ssh("test -e /opt/cutover && echo present || echo absent").stdout.strip() == "absent"
-    assert run(["docker", "ps", "-aq", "--filter", "label=cutover.project"]).stdout.split() == []
+    assert run(["docker", "ps", "-aq", "--filter", "label=cutover.project=mint"]).stdout.split() == []
     for port, expected in OLD_SERVICES.values():
         assert get_health(port) == (200, expected)
