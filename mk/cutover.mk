@@ -14,3 +14,8 @@ demo-cutover:
 	  flock /tmp/cutover-lab.lock $(BIN)/cutover run --ref $(DEMO_REF)
 	@echo "==> receipts: $(REPO)/receipts   (cutover receipts list | verify)"
 	@echo "==> closeout documents: $(REPO)/receipts/closeout/"
+
+# Downtime of a full cutover on the lab (resets the lab first), printed per service.
+.PHONY: bench
+bench: lab
+	@$(PY) benchmarks/downtime.py   # takes the lab lock itself
