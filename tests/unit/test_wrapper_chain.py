@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import itertools
 import json
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from cutover import chain
 from cutover.cli import main
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper"
-
-
-def _replay() -> ModuleType:
-    if "wrapper_replay" in sys.modules:
-        return sys.modules["wrapper_replay"]
-    spec = importlib.util.spec_from_file_location(
-        "wrapper_replay", FIXTURES / "replay.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wrapper_replay"] = module
-    spec.loader.exec_module(module)
-    return module
+from wrapper_replay import load_replay
 
 
 @pytest.fixture
 def trail(tmp_path: Path) -> tuple[Path, list[str]]:
     """Two runs' worth of receipts (good then broken) in one folder: 17 chained receipts."""
-    replay = _replay()
+    replay = load_replay()
     docs = replay.write_scenario("good", tmp_path)
     for i, run in enumerate(replay.load_runs("broken")):
         run.run_id = "20260212T020000Z-second"

@@ -5,18 +5,15 @@ Regenerate the golden files after an intended change with UPDATE_GOLDEN=1.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from cutover import closeout, receipts
 from cutover.cli import main
+from wrapper_replay import load_replay
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper"
 SECRETS = (
     "Fx-db-pw-7c1e9a",
     "fxaccess4d2b8e",
@@ -26,17 +23,6 @@ SECRETS = (
 )
 
 
-def _replay() -> ModuleType:
-    if "wrapper_replay" in sys.modules:
-        return sys.modules["wrapper_replay"]
-    spec = importlib.util.spec_from_file_location(
-        "wrapper_replay", FIXTURES / "replay.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wrapper_replay"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _headings(text: str, level: str) -> list[str]:
@@ -45,7 +31,7 @@ def _headings(text: str, level: str) -> list[str]:
 
 @pytest.mark.parametrize("scenario", ["good", "broken"])
 def test_documents_match_the_golden_files(tmp_path: Path, scenario: str) -> None:
-    replay = _replay()
+    replay = load_replay()
     docs = replay.write_scenario(scenario, tmp_path)
     rendered = {
         "scope.md": closeout.render_scope(docs, replay.LOOP_ID),
@@ -65,14 +51,14 @@ def test_documents_match_the_golden_files(tmp_path: Path, scenario: str) -> None
 def test_changepack_has_exactly_the_spec_headings(
     tmp_path: Path, scenario: str
 ) -> None:
-    docs = _replay().write_scenario(scenario, tmp_path)
+    docs = load_replay().write_scenario(scenario, tmp_path)
     text = closeout.render_changepack(docs, "LOOP-X")
     assert _headings(text, "##") == list(closeout.CHANGEPACK_HEADINGS)
 
 
 @pytest.mark.parametrize("scenario", ["good", "broken"])
 def test_loop_record_has_the_seed_shape(tmp_path: Path, scenario: str) -> None:
-    docs = _replay().write_scenario(scenario, tmp_path)
+    docs = load_replay().write_scenario(scenario, tmp_path)
     text = closeout.render_scope(docs, "LOOP-MINT-CUTOVER-20260212")
     front = text.split("---\n")[1]
     for key in ("loop_id", "status", "opened", "closed", "owner", "scope", "repos"):
@@ -94,7 +80,7 @@ def test_loop_record_has_the_seed_shape(tmp_path: Path, scenario: str) -> None:
 
 
 def test_after_a_rollback_the_documents_say_so(tmp_path: Path) -> None:
-    docs = _replay().write_scenario("broken", tmp_path)
+    docs = load_replay().write_scenario("broken", tmp_path)
     assert closeout.loop_outcome(docs) == "rolled_back"
     scope = closeout.render_scope(docs, "LOOP-X")
     assert "**ROLLED BACK**" in scope
@@ -118,7 +104,7 @@ def test_after_a_rollback_the_documents_say_so(tmp_path: Path) -> None:
 def test_closeout_command_selects_the_loop_and_writes_both(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    replay = _replay()
+    replay = load_replay()
     replay.write_scenario("good", tmp_path)
     out = tmp_path / "docs"
     assert (
@@ -145,7 +131,7 @@ def test_closeout_command_selects_the_loop_and_writes_both(
 
 
 def test_no_fixture_secret_reaches_receipts_or_documents(tmp_path: Path) -> None:
-    replay = _replay()
+    replay = load_replay()
     docs = replay.write_scenario("broken", tmp_path)
     closeout.write_documents(docs, replay.LOOP_ID, tmp_path / "closeout")
     for path in tmp_path.rglob("*"):
