@@ -68,8 +68,11 @@ lint: setup
 	  $(BIN)/mypy python_wrapper/cutover; fi
 
 # ---------------------------------------------------------------------------------- tests
+# The pieces are independent (molecule never touches the lab's names or ports), so two run
+# at a time; each piece's output is printed whole when it ends (--output-sync).
+TEST_JOBS ?= 2
 test: setup
-	@$(MAKE) --no-print-directory $(TEST_TARGETS)
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_TARGETS)
 	@echo "==> make test: all passed ($(TEST_TARGETS))"
 
 test-unit: setup
