@@ -99,21 +99,28 @@ def health(port: int) -> tuple[int, dict[str, Any]]:
 
 
 def containers() -> dict[str, dict[str, str]]:
-    """name -> {id, image, state} of every container on the engine."""
-    out = run(
-        [
-            "docker",
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--format",
-            "{{.Names}}\t{{.ID}}\t{{.Image}}\t{{.State}}",
-        ]
-    ).stdout
+    """name -> {id, image, state} of the lab's containers and the cutover project's.
+
+    Other containers on the engine (molecule scenarios running alongside, say) are
+    not this host's business and must not make a snapshot differ.
+    """
     result = {}
-    for line in out.splitlines():
-        name, cid, image, state = line.split("\t")
-        result[name] = {"id": cid, "image": image, "state": state}
+    for label in ("cutover.lab=true", "cutover.project=mint"):
+        out = run(
+            [
+                "docker",
+                "ps",
+                "-a",
+                "--no-trunc",
+                "--filter",
+                f"label={label}",
+                "--format",
+                "{{.Names}}\t{{.ID}}\t{{.Image}}\t{{.State}}",
+            ]
+        ).stdout
+        for line in out.splitlines():
+            name, cid, image, state = line.split("\t")
+            result[name] = {"id": cid, "image": image, "state": state}
     return result
 
 
