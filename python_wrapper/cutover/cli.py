@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
             cutover run -i inventory/prod --ref v2.3.1 --loop-id LOOP-MINT-CUTOVER-Q3
             cutover run --phase baseline --phase prep      # only these phases
             cutover run --check                            # every phase in check mode
+            cutover run --staging inventory/staging        # staging must pass its smoke suite first
             cutover run --receipts-dir /var/lib/cutover/receipts
             """,
             ENV_HELP + "\n",
@@ -143,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"run only this phase (repeatable; order is always {', '.join(PHASES)})",
     )
     p.add_argument("--check", action="store_true", help="check mode: every phase only plans, nothing changes")
+    p.add_argument(
+        "--staging",
+        metavar="INVENTORY",
+        help="prep first runs the health gates and smoke suite on this staging inventory (read-only"
+        " there) and stops when staging does not pass",
+    )
     p.add_argument(
         "--loop-id",
         metavar="ID",
@@ -167,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
     p.add_argument("--ref", help="git ref of the release to plan")
+    p.add_argument(
+        "--staging", metavar="INVENTORY", help="also run the smoke baseline on this staging inventory"
+    )
     p.add_argument("--loop-id", metavar="ID", help="loop id (default: LOOP-<PROJECT>-CUTOVER-<UTC date>)")
 
     p = sub.add_parser(
@@ -333,6 +343,8 @@ def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext,
     if ref is not None and not ref.strip():
         raise InputError("--ref: expected a git ref (tag, branch or commit), got an empty string")
     rdir = _receipts_dir(root, getattr(args, "receipts_dir", None))
+    staging = getattr(args, "staging", None)
+    staging_inv = resolve_inventory(root, staging, option="--staging") if staging else None
     ctx = RunContext(
         root=root,
         inventory=facts,
@@ -342,6 +354,7 @@ def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext,
         run_id=new_run_id(now),
         loop_id=loop_id,
         ref=ref,
+        staging_inventory=staging_inv,
         check=check,
     )
     return ctx, rdir

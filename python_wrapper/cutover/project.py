@@ -112,7 +112,7 @@ def facts_from_inventory_json(path: Path, data: dict[str, Any]) -> InventoryFact
     return facts
 
 
-def resolve_inventory(root: Path, inventory: str | None) -> Path:
+def resolve_inventory(root: Path, inventory: str | None, option: str = "--inventory") -> Path:
     raw = inventory or "inventory/lab"
     path = Path(raw)
     if not path.is_absolute():
@@ -120,7 +120,7 @@ def resolve_inventory(root: Path, inventory: str | None) -> Path:
         path = cwd_path if cwd_path.exists() else root / path
     path = path.resolve()
     if not path.exists():
-        raise InputError(f"--inventory: expected an inventory file or directory, {raw!r} does not exist")
+        raise InputError(f"{option}: expected an inventory file or directory, {raw!r} does not exist")
     return path
 
 

@@ -43,6 +43,7 @@ class RunContext:
     run_id: str
     loop_id: str
     ref: str | None = None
+    staging_inventory: Path | None = None
     check: bool = False
     write_receipts: bool = True
     extra_context: str = ""
@@ -74,6 +75,8 @@ def phase_extravars(ctx: RunContext, phase: str, later: Sequence[str]) -> dict[s
     }
     if ctx.ref:
         extravars["cutover_ref"] = ctx.ref
+    if ctx.staging_inventory:
+        extravars["cutover_staging_inventory"] = str(ctx.staging_inventory)
     return extravars
 
 

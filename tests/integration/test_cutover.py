@@ -215,6 +215,21 @@ def test_old_to_new_then_twice_then_rollback(
     }
     assert "no container changed" in json.dumps(again.doc)
 
+    # prep with a staging baseline: the lab, settled at release-new, stands in for staging;
+    # its gates and smoke pass, and the staging run writes nothing there
+    audit_before = ssh(f"cat {ROOT}/audit.log").stdout.splitlines()
+    prep = playbook(
+        "prep.yml", "-e", "cutover_staging_inventory=inventory/lab", keys=api_keys
+    )
+    assert prep.rc == 0, prep.explain()
+    assert_no_secret(prep.stdout + prep.stderr, lab_secrets)
+    staging = prep.stats["cutover_prep"]["staging"]
+    assert staging["ok"] is True and staging["smoke"] == "8 passed", staging
+    assert staging["health"] == {svc: True for svc in PORTS}, staging
+    audit_after = ssh(f"cat {ROOT}/audit.log").stdout.splitlines()
+    new_lines = [json.loads(line) for line in audit_after[len(audit_before) :]]
+    assert [line["phase"] for line in new_lines] == ["prep"], new_lines
+
     # rollback.yml on its own returns to release-old
     back = playbook("rollback.yml")
     assert back.rc == 0, back.explain()

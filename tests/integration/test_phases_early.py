@@ -314,6 +314,21 @@ def test_prep_passes_on_release_new_and_plans_without_changing_the_host(
     assert host_snapshot(ssh) == before
 
 
+def test_prep_stops_when_staging_fails_its_smoke_baseline(
+    fresh_lab: Path, ssh: SshRunner, lab_secrets: dict[str, str]
+) -> None:
+    # The lab itself stands in for staging: it still runs release-old, where order-intake
+    # does not exist, so release-new's health gates cannot pass there.
+    before = host_snapshot(ssh)
+
+    proc = play("prep", lab_secrets, "-e", "cutover_staging_inventory=inventory/lab")
+    out = proc.stdout + proc.stderr
+
+    assert proc.returncode != 0
+    assert "staging smoke baseline (inventory/lab) failed: health gate failed: order-intake" in out
+    assert host_snapshot(ssh) == before
+
+
 def test_build_ships_the_commit_and_is_idempotent(
     fresh_lab: Path,
     ssh: SshRunner,
