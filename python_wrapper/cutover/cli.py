@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__, chain, closeout, receipts
 from .exitcodes import EXIT_CODES_HELP, ExitCode
-from .progress import PlainReporter, make_reporter
+from .progress import PhaseLine, PlainReporter, make_reporter
 from .project import (
     CHANGING,
     PHASES,
@@ -32,7 +32,9 @@ from .runner import (
     RunContext,
     default_loop_id,
     new_run_id,
+    phase_line,
     run_cutover,
+    run_phase,
     run_playbook,
     run_rollback,
     select_phases,
@@ -328,6 +330,23 @@ def _redactor(root: Path, facts: InventoryFacts | None) -> Redactor:
     return Redactor(collect_secrets(names, keys, [root / ".lab" / "secrets.env"]))
 
 
+def _finish(
+    ctx: RunContext,
+    lines: list[PhaseLine],
+    code: ExitCode,
+    head: str,
+    rdir: Path,
+    docs: Sequence[Path] = (),
+    docs_label: str = "documents",
+) -> int:
+    """Print the run summary with its footer (outcome, exit code, where things are)."""
+    footer = f"{head}; exit {int(code)}; receipts: {rdir}"
+    if docs:
+        footer += f"\n{docs_label}: " + ", ".join(str(p) for p in docs)
+    ctx.reporter.summary(lines, footer)
+    return int(code)
+
+
 def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext, Path]:
     root = repo_root()
     inv_path = resolve_inventory(root, args.inventory)
@@ -395,22 +414,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     summary = run_cutover(ctx, phases)
     docs = [] if args.no_documents else _write_docs(ctx)
-    footer = f"outcome: {summary.outcome}; exit {int(summary.exit_code)}; receipts: {rdir}"
-    if docs:
-        footer += "\ndocuments: " + ", ".join(str(p) for p in docs)
-    ctx.reporter.summary(summary.lines, footer)
-    return int(summary.exit_code)
+    return _finish(ctx, summary.lines, summary.exit_code, f"outcome: {summary.outcome}", rdir, docs)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     ctx, rdir = _context(args, check=True)
     summary = run_cutover(ctx, ["baseline", "prep"])
     docs = _write_docs(ctx, changepack_only=True)
-    footer = f"plan: {summary.outcome}; exit {int(summary.exit_code)}; receipts: {rdir}"
-    if docs:
-        footer += "\nchange pack: " + ", ".join(str(p) for p in docs)
-    ctx.reporter.summary(summary.lines, footer)
-    return int(summary.exit_code)
+    return _finish(
+        ctx, summary.lines, summary.exit_code, f"plan: {summary.outcome}", rdir, docs, "change pack"
+    )
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -422,16 +435,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         if rb.ok and rb.result.get("outcome", "rolled_back") != "failed"
         else ExitCode.NEEDS_PERSON
     )
-    lines = []
-    from .runner import _line, _note, run_phase
-
-    lines.append(_line(rb, _note(rb)))
-    rc = run_phase(ctx, "recert", later=[])
-    lines.append(_line(rc, _note(rc)))
-    if not rc.ok:
+    recert = run_phase(ctx, "recert", later=[])
+    if not recert.ok:
         code = ExitCode.NEEDS_PERSON
-    ctx.reporter.summary(lines, f"rollback: exit {int(code)}; receipts: {rdir}")
-    return int(code)
+    return _finish(ctx, [phase_line(rb), phase_line(recert)], code, "rollback", rdir)
 
 
 def render_status(payload: dict[str, Any]) -> str:

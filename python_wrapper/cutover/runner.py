@@ -235,8 +235,10 @@ class RunSummary:
     lines: list[PhaseLine]
 
 
-def _line(o: PhaseOutcome, note: str = "") -> PhaseLine:
-    return PhaseLine(o.phase, "done" if o.ok else "failed", o.duration_s, o.receipt_id, note or o.error[:120])
+def phase_line(o: PhaseOutcome) -> PhaseLine:
+    """The phase's line in the run summary: status, duration, receipt and a short note."""
+    status = "done" if o.ok else "failed"
+    return PhaseLine(o.phase, status, o.duration_s, o.receipt_id, _note(o) or o.error[:120])
 
 
 def _note(o: PhaseOutcome) -> str:
@@ -246,7 +248,9 @@ def _note(o: PhaseOutcome) -> str:
     if o.phase == "prep" and r.get("release"):
         gates = r.get("gates") or []
         passed = sum(1 for g in gates if g.get("ok"))
-        return f"release {r['release']}; gates {passed}/{len(gates)} passed"
+        staging = r.get("staging") or {}
+        on_staging = f"; staging smoke {staging['smoke']}" if staging.get("inventory") else ""
+        return f"release {r['release']}; gates {passed}/{len(gates)} passed{on_staging}"
     if o.phase == "build" and r.get("images"):
         built = sum(1 for i in r["images"] if i.get("built"))
         return f"{len(r['images'])} images ({built} built)"
@@ -283,7 +287,7 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
         if ctx.after_phase:
             ctx.after_phase(o)
         outcomes.append(o)
-        lines.append(_line(o, _note(o)))
+        lines.append(phase_line(o))
         if o.ok:
             if phase in CHANGING:
                 changed = True
@@ -296,7 +300,7 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
             ctx.reporter.message(f"{phase} failed: {o.error}; rolling back")
             rb = run_rollback(ctx)
             outcomes.append(rb)
-            lines.append(_line(rb, _note(rb)))
+            lines.append(phase_line(rb))
             rolled = True
             if rb.ok and rb.result.get("outcome", "rolled_back") != "failed":
                 exit_code, outcome = ExitCode.ROLLED_BACK, "rolled_back"

@@ -231,6 +231,10 @@ def test_plan_runs_in_check_mode_and_writes_the_change_pack(
             "--inventory: expected an inventory file or directory",
         ),
         (["run", "-i", INV, "--ref", " "], "--ref: expected a git ref"),
+        (
+            ["plan", "-i", INV, "--staging", "/nonexistent/staging"],
+            "--staging: expected an inventory file or directory",
+        ),
         (["run", "-i", INV, "--loop-id", "a b"], "--loop-id: expected a non-empty id"),
         (["receipts", "show", "CAP-nope"], "ID: no receipt matching"),
     ],
@@ -247,3 +251,23 @@ def test_bad_input_exits_2_naming_the_field(
 def test_an_unknown_phase_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--phase", "deploy"]) == 2
     assert "invalid choice: 'deploy'" in capsys.readouterr().err
+
+
+def test_staging_inventory_reaches_prep_as_an_absolute_path(tmp_path: Path) -> None:
+    from cutover.runner import RunContext, phase_extravars
+
+    staging = tmp_path / "staging.yml"
+    ctx = RunContext(
+        root=PROJECT,
+        inventory=None,  # type: ignore[arg-type]
+        receipts_dir=tmp_path,
+        redactor=None,  # type: ignore[arg-type]
+        reporter=None,  # type: ignore[arg-type]
+        run_id="R1",
+        loop_id="LOOP-X",
+        staging_inventory=staging,
+    )
+    extravars = phase_extravars(ctx, "prep", ["build"])
+    assert extravars["cutover_staging_inventory"] == str(staging)
+    ctx.staging_inventory = None
+    assert "cutover_staging_inventory" not in phase_extravars(ctx, "prep", ["build"])

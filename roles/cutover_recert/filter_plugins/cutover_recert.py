@@ -31,6 +31,15 @@ def _summary(name: str, container: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _count_running(name: str, container: dict[str, Any], found: dict[str, Any]) -> None:
+    """List a container of the release; one that is not running is drift."""
+    found["containers"].append(_summary(name, container))
+    if container.get("State") != "running":
+        found["drift"].append(f"{name}: container is {container.get('State')}")
+    else:
+        found["serving"] += 1
+
+
 def _by_name(containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {(c.get("Names") or ["?"])[0].lstrip("/"): c for c in containers}
 
@@ -48,11 +57,7 @@ def _legacy_layout(
             if container is None:
                 found["drift"].append(f"{svc['name']}: no legacy container named {name}")
                 continue
-            found["containers"].append(_summary(name, container))
-            if container.get("State") != "running":
-                found["drift"].append(f"{name}: container is {container.get('State')}")
-            else:
-                found["serving"] += 1
+            _count_running(name, container, found)
             image = str(container.get("Image", ""))
             if image.startswith(svc["image"] + ":"):
                 tags.append(image[len(svc["image"]) + 1 :])
@@ -84,11 +89,7 @@ def _committed_release(
         if container is None:
             found["drift"].append(f"{name}: no container named {name}")
             continue
-        found["containers"].append(_summary(name, container))
-        if container.get("State") != "running":
-            found["drift"].append(f"{name}: container is {container.get('State')}")
-        else:
-            found["serving"] += 1
+        _count_running(name, container, found)
         want = f"{svc['image']}:{release}"
         if container.get("Image") != want:
             found["drift"].append(f"{name}: runs {container.get('Image')}, declared {want}")
