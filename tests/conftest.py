@@ -35,7 +35,8 @@ def run(args: list[str], *, check: bool = True, timeout: float = 900, **kw: Any)
     proc = subprocess.run(args, cwd=REPO_ROOT, text=True, capture_output=True, timeout=timeout, check=False, **kw)
     if check and proc.returncode != 0:
         raise AssertionError(
-            f"{shlex.join(args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
+            f"{shlex.join(args)} exited {proc.returncode}\n"
+            f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
         )
     return proc
 

@@ -186,7 +186,8 @@ def test_old_to_new_then_twice_then_rollback(
     # schema expanded, old data intact
     assert (
         psql(
-            "SELECT column_name FROM information_schema.columns WHERE table_name='artwork_seeds' AND column_name='metadata'"
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name='artwork_seeds' AND column_name='metadata'"
         )
         == "metadata"
     )
@@ -225,7 +226,7 @@ def test_old_to_new_then_twice_then_rollback(
     assert_no_secret(prep.stdout + prep.stderr, lab_secrets)
     staging = prep.stats["cutover_prep"]["staging"]
     assert staging["ok"] is True and staging["smoke"] == "8 passed", staging
-    assert staging["health"] == {svc: True for svc in PORTS}, staging
+    assert staging["health"] == dict.fromkeys(PORTS, True), staging
     audit_after = ssh(f"cat {ROOT}/audit.log").stdout.splitlines()
     new_lines = [json.loads(line) for line in audit_after[len(audit_before) :]]
     assert [line["phase"] for line in new_lines] == ["prep"], new_lines

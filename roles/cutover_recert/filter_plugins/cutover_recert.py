@@ -40,6 +40,18 @@ def _count_running(name: str, container: dict[str, Any], found: dict[str, Any]) 
         found["serving"] += 1
 
 
+def _counted(
+    by_name: dict[str, dict[str, Any]], name: str, found: dict[str, Any], missing: str
+) -> dict[str, Any] | None:
+    """The container called `name`, counted as running or not; `missing` is the drift line if absent."""
+    container = by_name.get(name)
+    if container is None:
+        found["drift"].append(missing)
+        return None
+    _count_running(name, container, found)
+    return container
+
+
 def _by_name(containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {(c.get("Names") or ["?"])[0].lstrip("/"): c for c in containers}
 
@@ -53,11 +65,10 @@ def _legacy_layout(
         legacy = svc.get("legacy") or {}
         if "container" in legacy:
             name = legacy["container"]
-            container = by_name.get(name)
+            missing = f"{svc['name']}: no legacy container named {name}"
+            container = _counted(by_name, name, found, missing)
             if container is None:
-                found["drift"].append(f"{svc['name']}: no legacy container named {name}")
                 continue
-            _count_running(name, container, found)
             image = str(container.get("Image", ""))
             if image.startswith(svc["image"] + ":"):
                 tags.append(image[len(svc["image"]) + 1 :])
@@ -85,11 +96,9 @@ def _committed_release(
 ) -> None:
     for svc in services:
         name = svc["name"]
-        container = by_name.get(name)
+        container = _counted(by_name, name, found, f"{name}: no container named {name}")
         if container is None:
-            found["drift"].append(f"{name}: no container named {name}")
             continue
-        _count_running(name, container, found)
         want = f"{svc['image']}:{release}"
         if container.get("Image") != want:
             found["drift"].append(f"{name}: runs {container.get('Image')}, declared {want}")

@@ -52,7 +52,7 @@ def _cycle(services: Sequence[Mapping[str, Any]]) -> list[str] | None:
             if dep not in colour:
                 continue
             if colour[dep] == grey:
-                return stack[stack.index(dep) :] + [dep]
+                return [*stack[stack.index(dep) :], dep]
             if colour[dep] == white:
                 found = visit(dep)
                 if found:
