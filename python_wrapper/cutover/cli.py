@@ -447,7 +447,10 @@ def render_status(payload: dict[str, Any]) -> str:
     def rel(x: Any) -> str:
         if not isinstance(x, dict) or not x:
             return "-"
-        return f"{x.get('release', '?')} (ref {x.get('ref', '-')}, deployed {x.get('deployed_at', '-')})"
+        release = x.get("release") or "?"
+        if not x.get("ref") and not x.get("deployed_at"):
+            return f"{release} (running before the first cutover; no ref or deploy time recorded)"
+        return f"{release} (ref {x.get('ref') or '-'}, deployed {x.get('deployed_at') or '-'})"
 
     lock = payload.get("lock") or {}
     owner = lock.get("owner") or {}

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cutover.cli import build_parser, main
+from cutover.cli import build_parser, main, render_status
 
 PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper" / "project"
 ID_RE = re.compile(r"^CAP-[0-9]{8}-[0-9]{6}__cutover\.[a-z]+__R[a-z0-9]+$")
@@ -271,3 +271,32 @@ def test_staging_inventory_reaches_prep_as_an_absolute_path(tmp_path: Path) -> N
     assert extravars["cutover_staging_inventory"] == str(staging)
     ctx.staging_inventory = None
     assert "cutover_staging_inventory" not in phase_extravars(ctx, "prep", ["build"])
+
+
+def test_status_names_a_previous_release_that_predates_the_first_cutover() -> None:
+    text = render_status(
+        {
+            "host": "docker-host",
+            "current": {"release": "fb44949", "ref": "release-new", "deployed_at": "2026-11-29T18:59:51Z"},
+            "previous": {"release": "c13e698", "ref": None, "deployed_at": None},
+            "lock": {"held": False},
+            "services": [
+                {
+                    "name": "files-api",
+                    "container": "files-api",
+                    "image": "mint-modules/artwork:fb44949",
+                    "state": "running",
+                    "docker_health": "healthy",
+                    "health": {"status": "ok", "db": "ok"},
+                    "health_code": 200,
+                },
+                {"name": "quote-page", "container": None, "state": "missing", "health_code": -1},
+            ],
+        }
+    )
+    assert "current:   fb44949 (ref release-new, deployed 2026-11-29T18:59:51Z)" in text
+    assert "previous:  c13e698 (running before the first cutover" in text
+    assert "None" not in text
+    assert "lock:      free" in text
+    assert "200 status=ok,db=ok" in text
+    assert "unreachable" in text
