@@ -31,24 +31,19 @@ def _summary(name: str, container: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _count_running(name: str, container: dict[str, Any], found: dict[str, Any]) -> None:
-    """List a container of the release; one that is not running is drift."""
+def _counted(
+    by_name: dict[str, dict[str, Any]], name: str, found: dict[str, Any], missing: str
+) -> dict[str, Any] | None:
+    """The release's container called `name`, listed and counted; absent (`missing`) or not running is drift."""
+    container = by_name.get(name)
+    if container is None:
+        found["drift"].append(missing)
+        return None
     found["containers"].append(_summary(name, container))
     if container.get("State") != "running":
         found["drift"].append(f"{name}: container is {container.get('State')}")
     else:
         found["serving"] += 1
-
-
-def _counted(
-    by_name: dict[str, dict[str, Any]], name: str, found: dict[str, Any], missing: str
-) -> dict[str, Any] | None:
-    """The container called `name`, counted as running or not; `missing` is the drift line if absent."""
-    container = by_name.get(name)
-    if container is None:
-        found["drift"].append(missing)
-        return None
-    _count_running(name, container, found)
     return container
 
 
