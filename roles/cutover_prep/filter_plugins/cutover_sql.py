@@ -36,6 +36,12 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
             re.IGNORECASE,
         ),
     ),
+    # Each migration runs in one transaction: these always fail there, after the backup and
+    # with the lock held, so they are refused up front.
+    (
+        "not allowed in a transaction (CONCURRENTLY, VACUUM, CREATE DATABASE, ALTER SYSTEM)",
+        re.compile(r"\bCONCURRENTLY\b|\bVACUUM\b|\bCREATE\s+DATABASE\b|\bALTER\s+SYSTEM\b", re.IGNORECASE),
+    ),
 ]
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*[\s\S]*?\*/")

@@ -1,0 +1,78 @@
+"""Decisions about the host's state and its deploy lock, kept out of Jinja.
+
+  cutover_rollback_mode(state, run_id, standalone) -> 'in_progress' | 'exchange' | 'none'
+  cutover_lock_refusal(lock, state, action)         -> the message when another run holds the lock
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def cutover_rollback_mode(state: Any, run_id: str, standalone: bool) -> str:
+    """What a rollback undoes.
+
+    After a failed phase (standalone false) only the change in progress of *this* run is
+    undone: a run that changed nothing must never move the host off a good release.
+    On request (standalone true) an unfinished change of any run is undone first; with none
+    in progress the host goes back from the current release to the previous one.
+    """
+    in_progress = _mapping(_mapping(state).get("in_progress"))
+    if in_progress and (standalone or in_progress.get("run_id") == run_id):
+        return "in_progress"
+    return "exchange" if standalone else "none"
+
+
+def _swapped_summary(in_progress: dict[str, Any]) -> str:
+    parts = []
+    for service, entry in sorted(_mapping(in_progress.get("swapped")).items()):
+        entry = _mapping(entry)
+        if entry.get("new"):
+            parts.append(f"{service} (new in this release)")
+        else:
+            parts.append(f"{service} (previous kept as {entry.get('kept_container') or '?'})")
+    return ", ".join(parts)
+
+
+def cutover_lock_refusal(lock: Any, state: Any, action: str = "cutover") -> str:
+    """Who holds the lock, what that run left half-done, and the command that recovers it."""
+    lock = _mapping(lock)
+    owner = _mapping(lock.get("owner"))
+    run = str(owner.get("run_id") or "?")
+    head = (
+        f"deploy lock held by {owner.get('user', '?')}@{owner.get('controller', '?')} since "
+        f"{owner.get('since', '?')} (run {run}, ref {owner.get('ref', '?')}, age {lock.get('age_human') or '?'})"
+        + (" - STALE" if lock.get("stale") else "")
+    )
+    in_progress = _mapping(_mapping(state).get("in_progress"))
+    if in_progress and in_progress.get("run_id") == run:
+        swapped = _swapped_summary(in_progress)
+        done = (
+            f"run {run} left a change to {in_progress.get('target', '?')} in progress: swapped {swapped}; "
+            "the host is half-swapped"
+            if swapped
+            else f"run {run} has a change to {in_progress.get('target', '?')} in progress that swapped no service yet"
+        )
+    elif in_progress:
+        done = f"state.json records an unfinished change of another run ({in_progress.get('run_id', '?')})"
+    else:
+        done = f"state.json records no change of run {run} in progress"
+    advice = (
+        f"If run {run} is still going, let it finish (it rolls back by itself on failure). "
+        f"If it died: `cutover rollback --run-id {run}` undoes what it changed and releases the lock "
+        f"(plain Ansible: ansible-playbook playbooks/rollback.yml -e cutover_run_id={run} "
+        "-e cutover_rollback_standalone=false)."
+    )
+    return f"{action} refused: {head}. {done}. {advice}"
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "cutover_rollback_mode": cutover_rollback_mode,
+            "cutover_lock_refusal": cutover_lock_refusal,
+        }

@@ -1,0 +1,78 @@
+"""Unit tests of the rollback's decision and the lock refusal's wording (cutover_state.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[2] / "roles/cutover_common/filter_plugins/cutover_state.py"
+_spec = importlib.util.spec_from_file_location("cutover_state", PLUGIN)
+assert _spec and _spec.loader
+state_filters = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(state_filters)
+
+GOOD: dict[str, Any] = {
+    "current": {"release": "fb44949"},
+    "previous": {"release": "c13e698"},
+    "in_progress": None,
+}
+HALF: dict[str, Any] = GOOD | {
+    "in_progress": {
+        "run_id": "RUN-A",
+        "target": "deadbee",
+        "swapped": {
+            "files-api": {"kept_container": "files-api--fb44949", "new": False},
+            "order-intake": {"kept_container": None, "new": True},
+        },
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "run_id", "standalone", "mode"),
+    [
+        # after a failed phase: only this run's change, never a good release
+        (GOOD, "RUN-B", False, "none"),
+        (HALF, "RUN-B", False, "none"),
+        (HALF, "RUN-A", False, "in_progress"),
+        ({}, "RUN-A", False, "none"),
+        # the operator's request: an unfinished change first, else back to previous
+        (HALF, "RUN-B", True, "in_progress"),
+        (GOOD, "RUN-B", True, "exchange"),
+        ({}, "RUN-B", True, "exchange"),
+    ],
+)
+def test_rollback_mode(state: dict[str, Any], run_id: str, standalone: bool, mode: str) -> None:
+    assert state_filters.cutover_rollback_mode(state, run_id, standalone) == mode
+
+
+LOCK = {
+    "held": True,
+    "owner": {"run_id": "RUN-A", "user": "ops", "controller": "ctl", "since": "2026-11-30T06:00:00Z", "ref": "v2"},
+    "age_human": "0h12m",
+    "stale": False,
+}
+
+
+def test_refusal_names_the_half_done_change_and_the_recovery_command() -> None:
+    msg = state_filters.cutover_lock_refusal(LOCK, HALF, "cutover")
+    assert msg.startswith("cutover refused: deploy lock held by ops@ctl since 2026-11-30T06:00:00Z (run RUN-A")
+    assert "half-swapped" in msg
+    assert "files-api (previous kept as files-api--fb44949)" in msg
+    assert "order-intake (new in this release)" in msg
+    assert "cutover rollback --run-id RUN-A" in msg
+
+
+def test_refusal_without_a_change_in_progress_still_gives_the_command() -> None:
+    msg = state_filters.cutover_lock_refusal(LOCK | {"stale": True}, GOOD, "rollback")
+    assert "- STALE" in msg
+    assert "records no change of run RUN-A in progress" in msg
+    assert "cutover rollback --run-id RUN-A" in msg
+
+
+def test_refusal_tolerates_a_lock_without_owner_record() -> None:
+    msg = state_filters.cutover_lock_refusal({"held": True, "owner": None}, None)
+    assert "run ?" in msg
