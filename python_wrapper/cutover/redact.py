@@ -5,7 +5,8 @@ Two mechanisms, both applied:
 * by value: every known secret value (the values of the inventory's ``cutover_secret_env``
   keys found in the controller's lab env file or in the environment, the values of
   ``cutover_smoke_api_keys`` from the environment, passwords inside URLs) is replaced by
-  ``***`` wherever it occurs in a string;
+  ``***`` wherever it occurs in a string, raw or in the escaped forms it takes when output
+  is serialised (JSON once and twice, URL quoting, Python repr, YAML single quotes);
 * by name: in structured data (events, receipt.json) the value of any field whose name
   looks like a password, secret, token or key is replaced by ``***``, except for a short
   list of fields known to hold names, not values.
@@ -13,12 +14,15 @@ Two mechanisms, both applied:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from . import envfile
 
 MASK = "***"
 MIN_SECRET_LEN = 4
@@ -51,20 +55,32 @@ def is_secret_field(name: str) -> bool:
 
 
 def parse_env_file(text: str) -> dict[str, str]:
-    """Parse KEY=VALUE lines (optional `export`, optional quotes, # comments)."""
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
+    """An env file read by the one env-file parser (cutover.envfile), leniently: never raises.
+
+    Lines Docker reads as written are kept as written; a refused line whose name is
+    recognisable (``export``, spaces around ``=``, quotes, ...) is read the forgiving way, so
+    that its value is still known as a secret; other lines are skipped.
+    """
+    return envfile.parse(text, lenient=True)
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """value as it may appear in output: raw, URL-quoted, and escaped by serialisers."""
+    forms = {value}
+    for make in (
+        lambda v: quote(v, safe=""),  # URLs and query strings
+        lambda v: json.dumps(v)[1:-1],  # events.jsonl, receipt.json, JSON in task output
+        lambda v: json.dumps(v, ensure_ascii=False)[1:-1],
+        lambda v: json.dumps(json.dumps(v)[1:-1])[1:-1],  # JSON inside a JSON string
+        lambda v: json.dumps(json.dumps(v, ensure_ascii=False)[1:-1], ensure_ascii=False)[1:-1],
+        lambda v: repr(v)[1:-1],  # Python reprs in Ansible messages
+        lambda v: v.replace("'", "''"),  # YAML single-quoted scalars
+    ):
+        try:
+            forms.add(make(value))
+        except (UnicodeError, ValueError):  # redaction never fails: skip a form that cannot be made
             continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, _, value = line.partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+    return forms
 
 
 def _url_password(value: str) -> str | None:
@@ -85,12 +101,10 @@ class Redactor:
         for value in secrets:
             if not value or len(value) < MIN_SECRET_LEN:
                 continue
-            found.add(value)
-            found.add(quote(value, safe=""))  # as it appears in URLs and query strings
+            found |= _escaped_forms(value)
             password = _url_password(value)
             if password and len(password) >= MIN_SECRET_LEN:
-                found.add(password)
-                found.add(quote(password, safe=""))
+                found |= _escaped_forms(password)
         self._secrets = sorted(found, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
 
@@ -124,21 +138,24 @@ def collect_secrets(
 ) -> list[str]:
     """The secret values known on the controller.
 
-    From each env file that exists: the values of the keys named in ``secret_env_names`` and
-    of any key whose name looks secret. From the environment: the values of the keys named in
-    ``secret_env_names`` and ``smoke_key_names``.
+    From each env file that exists (read by cutover.envfile, leniently: every line that has a
+    recognisable name counts, duplicates and refused lines included): the values of the keys
+    named in ``secret_env_names`` and of any key whose name looks secret (as Docker reads an
+    accepted line; read the forgiving way for a refused one). From the environment: the values
+    of the keys named in ``secret_env_names`` and ``smoke_key_names``. Never raises on a file's
+    content.
     """
     env = os.environ if environ is None else environ
     names = set(secret_env_names)
     values: list[str] = []
     for path in env_files:
         try:
-            parsed = parse_env_file(path.read_text(encoding="utf-8"))
+            text = path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             continue
-        for key, value in parsed.items():
-            if key in names or _SECRET_ENV_NAME.search(key):
-                values.append(value)
+        for entry in envfile.scan(text).entries:
+            if entry.key in names or _SECRET_ENV_NAME.search(entry.key):
+                values.append(entry.value)
     for key in names | set(smoke_key_names):
         if env.get(key):
             values.append(env[key])

@@ -30,14 +30,16 @@ FIELDS = {
     "quote-page": ["status", "minio", "files_api"],
 }
 KEYS = ("ORDER_INTAKE_API_KEY", "FILES_API_KEY")
-LIST_OBJECTS = (
-    "set -a; . /etc/mint-modules/mint.env; set +a; python3 -c '"
+# Lists the bucket inside the object store's container with the credentials Docker passed to
+# it (its env), so no shell sources the env file (a shell reads `$`, quotes and `\` unlike Docker).
+LIST_OBJECTS = [
+    "docker", "exec", "mint-minio", "python3", "-c",
     "import boto3, json, os\n"
-    's3 = boto3.client("s3", endpoint_url="http://127.0.0.1:19000", region_name="us-east-1",'
+    's3 = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",'
     ' aws_access_key_id=os.environ["MINIO_ACCESS_KEY"], aws_secret_access_key=os.environ["MINIO_SECRET_KEY"])\n'
-    'r = s3.list_objects_v2(Bucket=os.environ["MINIO_BUCKET"])\n'
-    'print(json.dumps(sorted(o["Key"] for o in r.get("Contents", []))))\''
-)
+    'r = s3.list_objects_v2(Bucket=os.environ["BUCKET"])\n'
+    'print(json.dumps(sorted(o["Key"] for o in r.get("Contents", []))))',
+]  # fmt: skip
 
 
 class Run:
@@ -128,7 +130,7 @@ def data_snapshot(psql: PsqlRunner, ssh: SshRunner) -> tuple[list[str], list[str
     rows = psql(
         "SELECT id || '|' || name || '|' || object_key FROM artwork_seeds ORDER BY id"
     ).splitlines()
-    objects: list[str] = json.loads(ssh(LIST_OBJECTS).stdout)
+    objects: list[str] = json.loads(run(LIST_OBJECTS).stdout)
     return rows, objects
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cutover.redact import (
@@ -123,3 +124,77 @@ def test_collect_secrets_from_env_file_and_environment(tmp_path: Path) -> None:
         r.text("bucket artwork-intake at http://minio:9000")
         == "bucket artwork-intake at http://minio:9000"
     )
+
+
+# A secret with every character that serialisers escape: quotes, backslash, '$', '#', spaces.
+HARD_SECRET = 'pa"ss\\wo$rd #x \'q\' é'
+
+
+def _leaks(text: str) -> list[str]:
+    forms = {
+        HARD_SECRET,
+        json.dumps(HARD_SECRET)[1:-1],
+        json.dumps(HARD_SECRET, ensure_ascii=False)[1:-1],
+        json.dumps(json.dumps(HARD_SECRET)[1:-1])[1:-1],
+        json.dumps(json.dumps(HARD_SECRET, ensure_ascii=False)[1:-1], ensure_ascii=False)[1:-1],
+    }
+    return [f for f in forms if f in text]
+
+
+def test_the_env_file_is_read_by_the_one_parser_docker_semantics() -> None:
+    env = parse_env_file(f"S={HARD_SECRET}\n")
+    assert env == {"S": HARD_SECRET}  # quotes, '$', '#', backslash and spaces kept exactly
+
+
+def test_raw_and_json_escaped_forms_are_masked() -> None:
+    r = Redactor([HARD_SECRET])
+    assert r.text(f"raw {HARD_SECRET} end") == f"raw {MASK} end"
+    once = json.dumps({"msg": f"got {HARD_SECRET}"})
+    assert _leaks(r.text(once)) == []
+    assert json.loads(r.text(once)) == {"msg": f"got {MASK}"}  # still valid JSON
+    twice = json.dumps({"stdout": json.dumps({"msg": HARD_SECRET})})
+    assert _leaks(r.text(twice)) == []
+    assert json.loads(json.loads(r.text(twice))["stdout"]) == {"msg": MASK}
+    ascii_only = json.dumps({"msg": HARD_SECRET}, ensure_ascii=True)
+    assert json.loads(r.text(ascii_only)) == {"msg": MASK}
+
+
+def test_an_event_that_carries_serialised_json_is_masked_before_it_is_written() -> None:
+    r = Redactor([HARD_SECRET])
+    event = {
+        "event": "runner_on_failed",
+        "stdout": "fatal: [docker-host]: FAILED! => " + json.dumps({"msg": f"bad {HARD_SECRET}"}),
+        "event_data": {"res": {"msg": repr({"v": HARD_SECRET})}},
+    }
+    line = json.dumps(r.data(event))  # as events.jsonl / receipt.json are written
+    assert _leaks(line) == []
+    assert "pa" not in line.replace("FAILED", "").replace("event", "")  # no fragment of the secret
+
+
+def test_url_password_forms_are_masked() -> None:
+    url = "postgresql://mint:p%22w%5Cd-123@postgres:5432/mint"
+    r = Redactor([url])
+    assert r.text('password p"w\\d-123 and ' + json.dumps('p"w\\d-123')) == f"password {MASK} and \"{MASK}\""
+
+
+def test_collect_secrets_never_fails_on_a_bad_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "secrets.env"
+    env_file.write_bytes(
+        b"API_KEY = spaced-secret-1\n"
+        b"export TOKEN='quoted-secret-2'\n"
+        b'CERT_SECRET="line1-secret-3\n'
+        b"continuation-line\n"
+        b"PASSWORD=dup-secret-4\n"
+        b"PASSWORD=dup-secret-5\n"
+        b"WIN_SECRET=crlf-secret-6\r\n"
+        b"BIN_SECRET=\xff\xfe-secret-7\n"
+        b"PLAIN=not-a-secret\n"
+    )
+    values = collect_secrets([], [], [env_file], environ={})
+    for expected in ("spaced-secret-1", "quoted-secret-2", "dup-secret-4", "dup-secret-5", "crlf-secret-6"):
+        assert expected in values
+    assert any("line1-secret-3" in v for v in values)
+    assert "crlf-secret-6" in values  # CRLF line endings: the CR is not part of the secret
+    assert any("secret-7" in v for v in values)
+    assert "not-a-secret" not in values
+    Redactor(values)  # building the redactor never fails either

@@ -1,13 +1,18 @@
-"""Expand-only lint of SQL migrations and env-file key parsing (no values kept).
+"""Expand-only lint of SQL migrations.
 
 Filters:
   cutover_sql_violations(sql) -> list[str]   offending statements, each "<rule>: <statement>"
-  cutover_env_keys(text) -> list[str]        keys with a non-empty value in an env file
+  cutover_env_keys(text) -> list[str]        names with a value in an env file; delegates to the one
+                                             env-file parser: cutover_envfile_keys(text, lenient=true)
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 # Each rule: (name, pattern). A statement matching any rule is not expand-only.
@@ -46,7 +51,6 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*[\s\S]*?\*/")
 _STRINGS = re.compile(r"'(?:[^']|'')*'")
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
 def _statements(sql: str) -> list[str]:
@@ -66,13 +70,22 @@ def cutover_sql_violations(sql: str) -> list[str]:
     return found
 
 
+def _envfile() -> ModuleType:
+    """The one env-file parser: cutover_envfile.py beside this file (a link to roles/cutover_common's)."""
+    name = "cutover_prep_envfile"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("cutover_envfile.py"))
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cutover_envfile.py not found beside {__file__}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def cutover_env_keys(text: str) -> list[str]:
-    """Keys that have a non-empty value; values are never returned."""
-    keys: list[str] = []
-    for line in str(text).splitlines():
-        m = _ENV_LINE.match(line)
-        if m and m.group(2).strip("'\"") != "" and m.group(1) not in keys:
-            keys.append(m.group(1))
+    """Keys that have a non-empty value; values are never returned. Prefer cutover_envfile_keys."""
+    keys: list[str] = _envfile().keys(text, lenient=True)
     return keys
 
 
