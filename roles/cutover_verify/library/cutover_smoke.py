@@ -9,7 +9,17 @@ module: cutover_smoke
 short_description: Run a data-driven HTTP smoke suite
 description:
   - Runs each check in order (method, url, headers, body, expected status and exact JSON values).
-  - A check whose C(requires_keys) are not all given is skipped, not failed.
+  - Refuses the whole suite before sending anything when a check breaks the schema (unknown
+    key, method not allowed, status not an int 100-599 or a list of them, json not a mapping,
+    no status expectation, a C(${saved:X}) that no earlier check saves, a C(${key:K}) whose K
+    is not in the check's C(requires_keys)); the same rules the inventory validator applies
+    (module_utils/cutover_smoke_schema.py).
+  - A check whose C(requires_keys) are not all given is skipped, not failed; so is a check that
+    needs a C(${saved:X}) from a skipped check.
+  - In check mode only GET and HEAD requests are sent; every other check is skipped with
+    detail C(check mode).
+  - With C(read_only), checks whose method writes (POST, PUT, PATCH, DELETE) are skipped with
+    detail C(read-only) unless the check sets C(read_only_safe) to true.
   - API key values never appear in the result (the parameter is no_log).
 options:
   checks:
@@ -25,6 +35,15 @@ options:
     description: Timeout of one request.
     type: float
     default: 10
+  read_only:
+    description: Skip checks that write (POST, PUT, PATCH, DELETE) unless they set C(read_only_safe).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    description: Can run in check mode; nothing that could write is sent.
+    support: full
+    details: Only GET and HEAD requests are sent in check mode; the other checks are skipped.
 author: cutover package
 """
 
@@ -51,8 +70,14 @@ import urllib.request
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
+from ansible.module_utils.cutover_smoke_schema import (  # type: ignore[import-not-found]
+    PLACEHOLDER,
+    SAFE_METHODS,
+    WRITE_METHODS,
+    method_of,
+    smoke_check_errors,
+)
 
-PLACEHOLDER = re.compile(r"\$\{(key|saved):([A-Za-z0-9_.-]+)\}")
 MISSING = object()
 
 
@@ -86,6 +111,12 @@ def substitute(value: Any, keys: dict[str, str], saved: dict[str, Any]) -> Any:
     return PLACEHOLDER.sub(repl, value)
 
 
+def saved_names(check: dict[str, Any]) -> list[str]:
+    """Names of the ${saved:X} placeholders a check uses, in order of appearance."""
+    text = json.dumps([check.get(k) for k in ("url", "headers", "body", "json")])
+    return [m.group(2) for m in PLACEHOLDER.finditer(text) if m.group(1) == "saved"]
+
+
 def lookup(doc: Any, path: str) -> Any:
     cur = doc
     for part in path.split("."):
@@ -113,6 +144,28 @@ def show(value: Any) -> str:
     return "missing" if value is MISSING else json.dumps(value)
 
 
+def skip_reason(
+    check: dict[str, Any],
+    keys: dict[str, str],
+    skipped_saves: dict[str, str],
+    check_mode: bool,
+    read_only: bool,
+) -> str:
+    """Why a check is not sent ("" = send it)."""
+    method = method_of(check).upper()
+    if check_mode and method not in SAFE_METHODS:
+        return "check mode"
+    if read_only and method in WRITE_METHODS and check.get("read_only_safe") is not True:
+        return "read-only"
+    missing = [k for k in check.get("requires_keys") or [] if not keys.get(k)]
+    if missing:
+        return "no value for " + ", ".join(missing)
+    for alias in saved_names(check):
+        if alias in skipped_saves:
+            return f"needs ${{saved:{alias}}} from skipped check '{skipped_saves[alias]}'"
+    return ""
+
+
 def run_check(
     check: dict[str, Any], keys: dict[str, str], saved: dict[str, Any], timeout: float
 ) -> dict[str, Any]:
@@ -124,10 +177,6 @@ def run_check(
         "status_code": None,
         "duration_s": 0.0,
     }
-    missing = [k for k in check.get("requires_keys") or [] if not keys.get(k)]
-    if missing:
-        result.update(result="skipped", detail="no value for " + ", ".join(missing))
-        return result
     started = time.monotonic()
     try:
         url = substitute(check["url"], keys, saved)
@@ -140,7 +189,7 @@ def run_check(
             url,
             data=data,
             headers=headers,
-            method=str(check.get("method", "GET")).upper(),
+            method=method_of(check).upper(),
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -149,8 +198,11 @@ def run_check(
             status, raw = exc.code, exc.read()
         result["status_code"] = status
         problems: list[str] = []
-        if "status" in check and status != int(check["status"]):
-            problems.append(f"HTTP {status}, expected {check['status']}")
+        expected_status = check["status"]
+        codes = expected_status if isinstance(expected_status, list) else [expected_status]
+        if status not in codes:
+            want = f"one of {codes}" if isinstance(expected_status, list) else str(expected_status)
+            problems.append(f"HTTP {status}, expected {want}")
         body: Any = MISSING
         if check.get("json") or check.get("json_present") or check.get("save"):
             try:
@@ -189,6 +241,30 @@ def run_check(
     return result
 
 
+def run_suite(
+    checks: list[dict[str, Any]],
+    keys: dict[str, str],
+    timeout: float,
+    check_mode: bool = False,
+    read_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Run the checks in order; skipped ones are never sent (nor are checks needing their saves)."""
+    saved: dict[str, Any] = {}
+    skipped_saves: dict[str, str] = {}
+    results = []
+    for check in checks:
+        reason = skip_reason(check, keys, skipped_saves, check_mode, read_only)
+        if reason:
+            name = str(check.get("name", "unnamed"))
+            skipped_saves.update(dict.fromkeys(check.get("save") or {}, name))
+            results.append(
+                {"name": name, "result": "skipped", "detail": reason, "status_code": None, "duration_s": 0.0}
+            )
+            continue
+        results.append(run_check(check, keys, saved, timeout))
+    return results
+
+
 def summarize(checks: list[dict[str, Any]]) -> dict[str, Any]:
     counts = {
         k: sum(1 for c in checks if c["result"] == k)
@@ -209,15 +285,24 @@ def main() -> None:
             "checks": {"type": "list", "elements": "dict", "required": True},
             "api_keys": {"type": "dict", "default": {}, "no_log": True},
             "timeout_s": {"type": "float", "default": 10.0},
+            "read_only": {"type": "bool", "default": False},
         },
+        # Honest: in check mode only GET/HEAD are sent (skip_reason), nothing that may write.
         supports_check_mode=True,
     )
+    errors = smoke_check_errors(module.params["checks"], "checks")
+    if errors:
+        module.fail_json(
+            msg=f"invalid smoke checks ({len(errors)} problem(s)), nothing sent: " + "; ".join(errors)
+        )
     keys = {str(k): str(v) for k, v in (module.params["api_keys"] or {}).items() if v}
-    saved: dict[str, Any] = {}
-    checks = [
-        run_check(c, keys, saved, module.params["timeout_s"])
-        for c in module.params["checks"]
-    ]
+    checks = run_suite(
+        module.params["checks"],
+        keys,
+        module.params["timeout_s"],
+        check_mode=module.check_mode,
+        read_only=module.params["read_only"],
+    )
     module.exit_json(changed=False, checks=checks, **summarize(checks))
 
 
