@@ -1,0 +1,136 @@
+"""Unit tests of prep's gate decision (roles/cutover_prep/filter_plugins/cutover_gates.py):
+a test gate that ran no test fails, naming the gate; real unittest/pytest outputs included."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+gates = _load("cutover_gates", ROLES / "cutover_prep" / "filter_plugins" / "cutover_gates.py")
+
+
+def _run(rc: int | None, stdout: str = "", stderr: str = "", gate: str = "test", cmd: str = "x", **extra: Any) -> dict:
+    run: dict[str, Any] = {
+        "item": [{"name": "files-api", "module": "artwork"}, {"key": gate, "value": cmd}],
+        "stdout": stdout,
+        "stderr": stderr,
+        "delta": "0:00:01.250000",
+        **extra,
+    }
+    if rc is not None:
+        run["rc"] = rc
+    return run
+
+
+def _real(tmp_path: Path, *args: str) -> dict:
+    """Run a real test command in tmp_path and return it as gates.yml registers it."""
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    return _run(proc.returncode, proc.stdout, proc.stderr, cmd=f"python {' '.join(args)}")
+
+
+def test_a_passing_gate_is_ok_with_no_reason() -> None:
+    rec = gates.cutover_gate_result(_run(0, stderr="....\nRan 4 tests in 0.010s\n\nOK\n"))
+    assert rec == {
+        "service": "files-api",
+        "module": "artwork",
+        "gate": "test",
+        "rc": 0,
+        "ok": True,
+        "reason": "",
+        "duration_s": 1.25,
+        "output_tail": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("run", "why"),
+    [
+        (_run(0, stderr="\n----\nRan 0 tests in 0.000s\n\nOK\n"), "ran no tests (unittest: 'Ran 0 tests')"),
+        (_run(5, stderr="\n----\nRan 0 tests in 0.000s\n\nNO TESTS RAN\n"), "ran no tests (unittest: 'Ran 0 tests')"),
+        (_run(5, stdout="\nno tests ran in 0.01s\n"), "ran no tests (pytest: 'no tests ran')"),
+        (_run(5, cmd="python -m pytest -q tests"), "ran no tests (exit 5: no tests collected)"),
+        (_run(0, stderr="sss\nRan 3 tests in 0.001s\n\nOK (skipped=3)\n"), "ran no tests (unittest: all 3 skipped)"),
+        (_run(0, stdout="sss\n3 skipped in 0.02s\n"), "ran no tests (pytest: nothing passed or failed: 3 skipped)"),
+        (_run(1, stderr="F\nRan 1 test in 0.001s\n\nFAILED (failures=1)\n"), "exited with rc 1"),
+        (_run(None, msg="The command action failed to execute in the expected time frame"), "did not run: The command"),
+    ],
+    ids=[
+        "unittest-ran-0",
+        "unittest-3.12-no-tests",
+        "pytest-no-tests-ran",
+        "pytest-exit-5",
+        "unittest-all-skipped",
+        "pytest-all-skipped",
+        "failing-test",
+        "timeout",
+    ],
+)
+def test_a_gate_that_did_not_really_test_fails_naming_the_gate(run: dict, why: str) -> None:
+    rec = gates.cutover_gate_result(run)
+    assert rec["ok"] is False
+    assert rec["reason"].startswith("gate test of files-api (artwork): " + why), rec["reason"]
+    assert rec["output_tail"] or run.get("rc") == 5
+
+
+def test_rc_5_of_a_non_test_command_is_just_a_failure() -> None:
+    rec = gates.cutover_gate_result(_run(5, gate="build", cmd="make build"))
+    assert rec["reason"] == "gate build of files-api (artwork): exited with rc 5"
+
+
+def test_a_build_gate_with_timing_output_is_not_mistaken_for_pytest() -> None:
+    rec = gates.cutover_gate_result(_run(0, stdout="compiled\n12 files in 0.50s\n", gate="build"))
+    assert rec["ok"] is True
+
+
+def test_real_unittest_with_no_tests_fails(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    rec = gates.cutover_gate_result(_real(tmp_path, "-m", "unittest", "discover", "-s", "tests"))
+    assert rec["ok"] is False
+    assert "ran no tests" in rec["reason"] and "gate test of files-api" in rec["reason"]
+
+
+def test_real_unittest_with_a_test_passes(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_x.py").write_text(
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.assertTrue(True)\n"
+    )
+    rec = gates.cutover_gate_result(_real(tmp_path, "-m", "unittest", "discover", "-s", "tests"))
+    assert rec["ok"] is True, rec
+
+
+def test_real_pytest_with_no_tests_fails(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    rec = gates.cutover_gate_result(_real(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"))
+    assert rec["rc"] == 5
+    assert rec["ok"] is False and "ran no tests" in rec["reason"]
+
+
+def test_results_keep_the_loop_order_and_tail_lines() -> None:
+    runs = [
+        _run(0, stderr="Ran 2 tests in 0.1s\n\nOK"),
+        _run(2, stdout="\n".join(map(str, range(50))), gate="typecheck"),
+    ]
+    recs = gates.cutover_gate_results(runs, 5)
+    assert [r["gate"] for r in recs] == ["test", "typecheck"]
+    assert recs[1]["output_tail"] == "45\n46\n47\n48\n49"
+    assert gates.FilterModule().filters()["cutover_gate_results"] is gates.cutover_gate_results
