@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -28,17 +29,24 @@ from .project import (
 )
 from .redact import Redactor, collect_secrets
 from .runner import (
-    PhaseOutcome,
+    NOTHING_TO_UNDO,
+    ROLLBACK_CANCELED,
+    ROLLED_BACK,
     RunContext,
     default_loop_id,
     new_run_id,
     phase_line,
+    recert_findings,
+    rollback_verdict,
     run_cutover,
     run_phase,
     run_playbook,
     run_rollback,
     select_phases,
 )
+from .stop import Stop
+
+RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 ENV_HELP = """\
 environment:
@@ -119,11 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
             Run the phases in order: baseline, prep, build, migrate, swap, verify, recert,
             closeout; one receipt per phase. If build, migrate, swap or verify fails, the
             rollback playbook runs (receipt cutover.rollback) and then recert and closeout.
-            A failure in baseline or prep stops the run before anything changes. The loop
-            record and the change pack are written to <receipts>/closeout/ at the end.
+            A failure in baseline or prep stops the run before anything changes. The rollback
+            after a failure undoes only this run's unfinished change (extra vars
+            cutover_rollback_standalone=false, cutover_rollback_reason); when it finds nothing
+            of this run to undo (e.g. the deploy lock was held by another run), the run exits 2.
+            The change pack is written before the swap; the loop record and the completed
+            change pack at the end, to <receipts>/closeout/. A run that changed nothing does
+            not overwrite the documents of another run of the same loop.
 
             The same run id (cutover_run_id) is passed to every phase; it owns the deploy lock
-            from build until verify succeeds or the rollback ends."""),
+            from build until verify succeeds or the rollback ends. Ctrl-C, SIGTERM or SIGHUP
+            stop the running playbook too (its receipt says canceled) and exit 1; if that was
+            a changing phase, `cutover rollback --run-id RUN` undoes what it left."""),
         epilog=_epilog(
             """\
             cutover run
@@ -155,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--loop-id",
         metavar="ID",
-        help="loop id for the receipts and documents (default: LOOP-<PROJECT>-CUTOVER-<UTC date>)",
+        help="loop id for the receipts and documents (default: one per run,"
+        " LOOP-<PROJECT>-CUTOVER-<UTC YYYYMMDD-HHMMSS of the start>)",
     )
     p.add_argument(
         "--no-documents", action="store_true", help="do not write the closeout documents at the end"
@@ -179,24 +195,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--staging", metavar="INVENTORY", help="also run the smoke baseline on this staging inventory"
     )
-    p.add_argument("--loop-id", metavar="ID", help="loop id (default: LOOP-<PROJECT>-CUTOVER-<UTC date>)")
+    p.add_argument(
+        "--loop-id", metavar="ID", help="loop id (default: LOOP-<PROJECT>-CUTOVER-<UTC YYYYMMDD-HHMMSS>)"
+    )
 
     p = sub.add_parser(
         "rollback",
         formatter_class=_Formatter,
         help="roll back to the previous release, then recert",
         description=textwrap.dedent("""\
-            Run playbooks/rollback.yml (receipt cutover.rollback): restore the previous
+            Run playbooks/rollback.yml (receipt cutover.rollback) as the operator's request
+            (cutover_rollback_standalone=true): undo the unfinished change of a dead run, or
+            go back from the current release to the previous one: restore the previous
             containers, remove services that did not exist before, re-check health; then run
-            recert. The schema stays (migrations are expand-only). Exit 0 when rolled back,
-            4 when the rollback failed."""),
+            recert. The schema stays (migrations are expand-only). Exit 0 when rolled back (or
+            nothing to undo), 4 when the rollback failed or refused, or recert found drift.
+
+            A run that died (killed, host lost) leaves its deploy lock and its unfinished
+            change. Roll back on its behalf with --run-id RUN (its lock then counts as ours
+            and its change is undone), or, when the owner is unknown, with --force-unlock
+            (the lock is removed at the end). Check first that the run is really dead:
+            `cutover status` names the lock's owner."""),
         epilog=_epilog("""\
             cutover rollback
+            cutover rollback --run-id 20260212T011535Z-q3md83    # a dead run's lock and change
+            cutover rollback --force-unlock                      # lock of an unknown owner
             cutover rollback -i inventory/prod --loop-id LOOP-MINT-CUTOVER-Q3
             """),
     )
     _common(p)
     p.add_argument("--loop-id", metavar="ID", help="loop id for the receipts")
+    p.add_argument(
+        "--run-id",
+        metavar="RUN",
+        help="roll back on behalf of this dead run (extra var cutover_run_id=RUN): its deploy lock"
+        " counts as ours and its unfinished change is undone",
+    )
+    p.add_argument(
+        "--force-unlock",
+        action="store_true",
+        help="roll back although another run holds the deploy lock, and remove that lock at the end"
+        " (cutover_rollback_force_unlock=true); only when that run is dead",
+    )
 
     p = sub.add_parser(
         "status",
@@ -224,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
               list           one line per receipt in ledger order
               show ID        print a receipt's receipt.md (an id prefix or a unique suffix works)
               verify         recompute every file digest, every receipt hash and the chain
-                             (order from ledger.csv); exit 0 when intact, 1 naming the FIRST
+                             (order from ledger.csv); exit 0 when intact, 5 naming the FIRST
                              receipt (and file) that was edited, removed or reordered.
 
             Hash definition: see `python -m pydoc cutover.chain` or the README."""),
@@ -252,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
             "verify every receipt and the hash chain",
             "Recompute the SHA-256 of output.txt, events.jsonl and receipt.md of every receipt, "
             "each receipt's hash, and the chain in ledger.csv order. Exit 0 when intact (the tip "
-            "hash is printed: anchor it elsewhere); exit 1 naming the FIRST receipt (and file) that "
+            "hash is printed: anchor it elsewhere); exit 5 naming the FIRST receipt (and file) that "
             "was edited, removed or reordered, followed by every problem found.",
             "cutover receipts verify\ncutover receipts verify --receipts-dir /var/lib/cutover/receipts",
         ),
@@ -338,16 +378,32 @@ def _finish(
     rdir: Path,
     docs: Sequence[Path] = (),
     docs_label: str = "documents",
+    headline: str = "",
 ) -> int:
-    """Print the run summary with its footer (outcome, exit code, where things are)."""
+    """Print the run summary with its footer: what happened in words, then outcome, exit code
+    and where things are."""
     footer = f"{head}; exit {int(code)}; receipts: {rdir}"
+    if headline:
+        footer = f"{headline}\n{footer}"
     if docs:
         footer += f"\n{docs_label}: " + ", ".join(str(p) for p in docs)
     ctx.reporter.summary(lines, footer)
     return int(code)
 
 
+def _run_id_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not RUN_ID_RE.fullmatch(value):
+        raise InputError(
+            f"--run-id: expected a cutover run id ({RUN_ID_RE.pattern}, e.g. 20260212T011535Z-q3md83),"
+            f" got {value!r}"
+        )
+    return value
+
+
 def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext, Path]:
+    lock_run_id = _run_id_option(getattr(args, "run_id", None))
     root = repo_root()
     inv_path = resolve_inventory(root, args.inventory)
     facts = load_inventory(root, inv_path)
@@ -375,8 +431,15 @@ def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext,
         ref=ref,
         staging_inventory=staging_inv,
         check=check,
+        stop=_stop(args),
+        lock_run_id=lock_run_id,
     )
     return ctx, rdir
+
+
+def _stop(args: argparse.Namespace) -> Stop:
+    stop = getattr(args, "stop", None)
+    return stop if isinstance(stop, Stop) else Stop()
 
 
 def _write_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
@@ -390,6 +453,30 @@ def _write_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
     return paths
 
 
+def _write_final_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
+    """The documents at the end of a run, unless they are about another run of the same loop.
+
+    ``closeout.select_run`` picks the run the loop's documents are about (the latest that
+    changed the host, else the latest that got past prep). A run that changed nothing and
+    stopped early (baseline/prep failed, host unreachable, lock held by another run) writes
+    its documents only while the loop has none yet: it never overwrites any."""
+    all_receipts = receipts.load_all(ctx.receipts_dir)
+    chosen = closeout.select_run(all_receipts, ctx.loop_id)
+    owner = str(chosen[0].get("run_id")) if chosen else ctx.run_id
+    mine = [r for r in all_receipts if r.get("run_id") == ctx.run_id]
+    out = ctx.receipts_dir / "closeout"
+    existing = any((out / f"{ctx.loop_id}.{kind}.md").exists() for kind in ("scope", "changepack"))
+    if owner == ctx.run_id and (closeout.run_rank(mine) > 0 or not existing):
+        return _write_docs(ctx, changepack_only=changepack_only)
+    whose = f"those of run {owner}" if owner != ctx.run_id else "the existing ones"
+    ctx.reporter.message(
+        f"documents: not written; this run changed nothing on the host and loop {ctx.loop_id}"
+        f" keeps {whose} (`cutover closeout --loop-id {ctx.loop_id} --run-id {ctx.run_id}"
+        " --out DIR` renders this run's)"
+    )
+    return []
+
+
 # ---- commands ----------------------------------------------------------------------
 
 
@@ -401,44 +488,101 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing:  # checked before anything runs: exit 2 must mean nothing was touched
         raise InputError(f"playbooks: missing {', '.join(missing)} under {ctx.root}")
 
-    def before_swap(o: PhaseOutcome) -> None:
-        # SPEC: the change pack is written before the swap and completed after.
-        if o.phase == "prep" and o.ok and not ctx.check and not args.no_documents:
+    def before_swap(phase: str) -> None:
+        # SPEC: the change pack is written before the swap and completed after. Written here
+        # (the run holds the deploy lock since build), not after prep: a run that then fails
+        # to take the lock never writes over another run's change pack.
+        if phase == "swap" and not ctx.check and not args.no_documents:
             for path in _write_docs(ctx, changepack_only=True):
                 ctx.reporter.message(f"change pack (before the swap): {path}")
 
-    ctx.after_phase = before_swap
+    ctx.before_phase = before_swap
     ctx.reporter.message(
         f"cutover run {ctx.run_id} (loop {ctx.loop_id}): {', '.join(phases)}"
         f"{' in check mode' if ctx.check else ''}; receipts in {rdir}"
     )
     summary = run_cutover(ctx, phases)
-    docs = [] if args.no_documents else _write_docs(ctx)
-    return _finish(ctx, summary.lines, summary.exit_code, f"outcome: {summary.outcome}", rdir, docs)
+    docs = [] if args.no_documents else _write_final_docs(ctx)
+    return _finish(
+        ctx,
+        summary.lines,
+        summary.exit_code,
+        f"outcome: {summary.outcome}",
+        rdir,
+        docs,
+        headline=summary.headline,
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     ctx, rdir = _context(args, check=True)
     summary = run_cutover(ctx, ["baseline", "prep"])
-    docs = _write_docs(ctx, changepack_only=True)
+    docs = _write_final_docs(ctx, changepack_only=True)
     return _finish(
-        ctx, summary.lines, summary.exit_code, f"plan: {summary.outcome}", rdir, docs, "change pack"
+        ctx,
+        summary.lines,
+        summary.exit_code,
+        f"plan: {summary.outcome}",
+        rdir,
+        docs,
+        "change pack",
+        headline=summary.headline,
     )
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
+    """Exit 0: rolled back (or nothing to undo) and recert found nothing wrong; 4: the
+    rollback failed or refused (e.g. another run's lock), or recert reported drift/leftovers;
+    1: interrupted, or recert could not check the host."""
     args.ref = None
     ctx, rdir = _context(args)
-    rb = run_rollback(ctx)
-    code = (
-        ExitCode.OK
-        if rb.ok and rb.result.get("outcome", "rolled_back") != "failed"
-        else ExitCode.NEEDS_PERSON
+    if ctx.stop.requested:  # before anything ran (e.g. while the inventory was read)
+        raise KeyboardInterrupt
+    lines: list[PhaseLine] = []
+    behalf = f" on behalf of run {ctx.lock_run_id}" if ctx.lock_run_id else ""
+    ctx.reporter.message(
+        f"cutover rollback {ctx.run_id}{behalf}{' (forcing the lock)' if args.force_unlock else ''};"
+        f" receipts in {rdir}"
     )
-    recert = run_phase(ctx, "recert", later=[])
-    if not recert.ok:
+    rb = run_rollback(ctx, standalone=True, force_unlock=args.force_unlock)
+    lines.append(phase_line(rb))
+    verdict = rollback_verdict(rb)
+    r = rb.result
+    if verdict == ROLLED_BACK:
+        code = ExitCode.OK
+        words = (
+            f"rolled back{behalf}"
+            + (f" from {r['from']}" if r.get("from") else "")
+            + (f" to {r['to']}" if r.get("to") else "")
+            + (f" (mode {r['mode']})" if r.get("mode") else "")
+        )
+    elif verdict == NOTHING_TO_UNDO:
+        code, words = ExitCode.OK, f"nothing to roll back{behalf}: the host was left as it was"
+    elif verdict == ROLLBACK_CANCELED:
+        code = ExitCode.UNEXPECTED
+        words = f"rollback interrupted by {ctx.stop.name}: the playbook was stopped; run it again"
+    else:
         code = ExitCode.NEEDS_PERSON
-    return _finish(ctx, [phase_line(rb), phase_line(recert)], code, "rollback", rdir)
+        words = f"the rollback FAILED or refused: {rb.message or rb.error}; the host needs a person"
+    if ctx.stop.requested:
+        lines.append(PhaseLine("recert", "skipped", 0.0, "", f"interrupted by {ctx.stop.name}"))
+        return _finish(ctx, lines, ExitCode.UNEXPECTED, "rollback", rdir, headline=words)
+    recert = run_phase(ctx, "recert", later=[])
+    lines.append(phase_line(recert))
+    if recert.canceled:
+        code = ExitCode.UNEXPECTED
+        words += f"; recert interrupted by {ctx.stop.name}"
+    elif not recert.ok:
+        findings = recert_findings(recert)
+        if findings:
+            code = ExitCode.NEEDS_PERSON
+            words += f"; recert found {', '.join(findings[:3])}: the host needs a person"
+        else:
+            code = code if code != ExitCode.OK else ExitCode.UNEXPECTED
+            words += f"; recert could not check the host: {recert.message}"
+    else:
+        words += "; recert: what runs is the declared release"
+    return _finish(ctx, lines, code, "rollback", rdir, headline=words)
 
 
 def render_status(payload: dict[str, Any]) -> str:
@@ -509,10 +653,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         run_id=new_run_id(datetime.now(UTC)),
         loop_id="status",
         write_receipts=False,
+        stop=_stop(args),
     )
     playbook = str(Path(__file__).parent / "playbooks" / "status.yml")
+    if ctx.stop.requested:
+        raise KeyboardInterrupt
     run, _ = run_playbook(ctx, "status", playbook, {"cutover_run_id": ctx.run_id}, check=False)
     summary = receipts.summarize_events(run.events, "status")
+    if run.runner_status == "canceled":
+        print(f"status: interrupted by {run.interrupted}; the playbook was stopped", file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
     if run.rc != 0 or not summary["result"]:
         for ft in summary["failed_tasks"]:
             print(red.text(f"FAILED {ft['host']}: {ft['task']}: {ft['msg']}"), file=sys.stderr)
@@ -577,7 +727,7 @@ def cmd_receipts(args: argparse.Namespace) -> int:
     print(f"BROKEN: first problem at {first.receipt}" + (f" ({first.file})" if first.file else ""))
     for problem in result.problems:
         print(f"  {problem}")
-    return int(ExitCode.UNEXPECTED)
+    return int(ExitCode.CHAIN_BROKEN)
 
 
 def cmd_closeout(args: argparse.Namespace) -> int:
@@ -627,13 +777,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: 2 on bad usage, 0 on --help
         return int(exc.code or 0)
+    # SIGINT/SIGTERM/SIGHUP from here on: the running playbook is stopped too (stop.py).
+    stop = args.stop = Stop()
     try:
-        return COMMANDS[args.command](args)
+        with stop.installed():
+            return COMMANDS[args.command](args)
     except InputError as exc:
+        if stop.requested:  # e.g. ansible-inventory died of the same Ctrl-C
+            print(f"cutover: interrupted by {stop.name}", file=sys.stderr)
+            return int(ExitCode.UNEXPECTED)
         print(f"cutover: error: {exc}", file=sys.stderr)
         return int(ExitCode.BAD_INPUT)
     except KeyboardInterrupt:
-        print("cutover: interrupted", file=sys.stderr)
+        print(f"cutover: interrupted{' by ' + stop.name if stop.requested else ''}", file=sys.stderr)
         return int(ExitCode.UNEXPECTED)
     except BrokenPipeError:  # `cutover receipts list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

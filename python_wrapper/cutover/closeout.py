@@ -72,7 +72,7 @@ def _ok(r: Receipt | None) -> bool:
 def _pf(r: Receipt | None) -> str:
     if not r:
         return "NOT RUN"
-    return "PASS" if _ok(r) else "FAIL"
+    return "PASS" if _ok(r) else "CANCELED" if r.get("status") == "canceled" else "FAIL"
 
 
 def _date(r: Receipt | None, key: str = "start") -> str:
@@ -86,16 +86,28 @@ def _esc(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+CHANGING = ("build", "migrate", "swap", "verify")
+
+
+def _nothing_undone(rb: Receipt | None) -> bool:
+    return _ok(rb) and _result(rb).get("outcome") == "nothing_to_undo"
+
+
 def loop_outcome(receipts: Sequence[Receipt]) -> str:
-    """succeeded | rolled_back | rollback_failed | aborted | drift | planned | failed | incomplete."""
+    """succeeded | rolled_back | rollback_failed | aborted | drift | planned | interrupted |
+    failed | incomplete."""
     ph = _by_phase(receipts)
     if not ph:
         return "incomplete"
+    if any(r.get("status") == "canceled" for r in receipts):
+        return "interrupted"
     if all(r.get("check_mode") for r in receipts):
         return "planned" if all(_ok(r) for r in receipts) else "aborted"
     if "rollback" in ph:
         rb = ph["rollback"]
-        if _ok(rb) and _result(rb).get("outcome", "rolled_back") != "failed":
+        if _nothing_undone(rb) and not any(_ok(ph.get(p)) for p in CHANGING):
+            return "aborted"  # a changing phase failed before it changed anything (lock held...)
+        if _ok(rb) and _result(rb).get("outcome", "rolled_back") in ("rolled_back", "nothing_to_undo"):
             return "rolled_back"
         return "rollback_failed"
     for early in ("baseline", "prep"):
@@ -121,8 +133,16 @@ OUTCOME_TEXT = {
     "drift": "Cutover completed but **RECERT FAILED**: {failed} failed ({error}); the host needs a person.",
     "planned": "Dry run only (**PLANNED**): nothing on the host changed.",
     "failed": "Cutover **FAILED**: {failed} failed ({error}).",
+    "interrupted": "Cutover **INTERRUPTED** during {failed}: {error}. Phases after it did not run; if it was "
+    "a changing phase, the host may hold this run's unfinished change and deploy lock (`cutover rollback "
+    "--run-id {run_id}` undoes it).",
     "incomplete": "Cutover **INCOMPLETE**: not every phase ran.",
 }
+
+
+def _outcome_text(receipts: Sequence[Receipt], outcome: str, failed: str, error: str) -> str:
+    run_id = str(receipts[-1].get("run_id", "")) if receipts else ""
+    return OUTCOME_TEXT[outcome].format(failed=failed, error=error, run_id=run_id or "<run id>")
 
 
 def _first_failure(receipts: Sequence[Receipt]) -> tuple[str, str]:
@@ -283,7 +303,8 @@ def _summary_lines(ph: Mapping[str, Receipt], outcome: str) -> list[str]:
     if rb:
         r = _result(rb)
         lines.append(
-            f"**Rollback**: {r.get('outcome', 'failed' if not _ok(rb) else 'rolled_back')}; restored "
+            f"**Rollback**: {r.get('outcome', 'failed' if not _ok(rb) else 'rolled_back')}"
+            f"{' (mode ' + str(r['mode']) + ')' if r.get('mode') else ''}; restored "
             f"{', '.join(map(str, r.get('restored') or [])) or 'none'}; removed "
             f"{', '.join(map(str, r.get('removed') or [])) or 'none'}"
         )
@@ -318,7 +339,8 @@ def render_scope(receipts: Sequence[Receipt], loop_id: str) -> str:
     services = _services(receipts)
     names = ", ".join(str(s.get("name")) for s in services) or "the services"
     first, last = (receipts[0], receipts[-1]) if receipts else (None, None)
-    status = "open" if outcome in ("rollback_failed", "drift", "incomplete", "planned") else "closed"
+    still_open = ("rollback_failed", "drift", "incomplete", "planned", "interrupted")
+    status = "open" if outcome in still_open else "closed"
     run_id = str(receipts[0].get("run_id", "")) if receipts else ""
     pkg = str(meta.get("package_commit") or "")
     lines = [
@@ -387,7 +409,7 @@ def render_scope(receipts: Sequence[Receipt], loop_id: str) -> str:
         "",
         "### Outcome",
         "",
-        OUTCOME_TEXT[outcome].format(failed=failed, error=error),
+        _outcome_text(receipts, outcome, failed, error),
         "",
         "### Execution Summary",
         "",
@@ -425,7 +447,7 @@ def render_scope(receipts: Sequence[Receipt], loop_id: str) -> str:
         lines.append("- none")
     lines += ["", "### Final Commit Hashes", ""]
     attempted = f" (commit `{rel['commit']}`, ref `{rel['ref']}`)" if rel["commit"] else ""
-    if outcome in ("rolled_back", "rollback_failed", "aborted"):
+    if outcome in ("rolled_back", "rollback_failed", "aborted", "interrupted"):
         serving = _previous_release(ph) or "-"
         lines.append(
             f"- {project} workload: serving `{serving}`; attempted `{rel['release'] or '-'}`{attempted}"
@@ -512,7 +534,7 @@ def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
         "dependency order keeping the previous containers for rollback, then verify health and smoke."
     )
     if outcome != "planned":
-        L += ["", OUTCOME_TEXT[outcome].format(failed=failed, error=error)]
+        L += ["", _outcome_text(receipts, outcome, failed, error)]
     L += [
         "",
         "## IP Map",
@@ -750,15 +772,53 @@ def render_changepack(receipts: Sequence[Receipt], loop_id: str) -> str:
 # ---- selection and writing (edges) --------------------------------------------------
 
 
+def runs_of_loop(receipts: Sequence[Receipt], loop_id: str) -> dict[str, list[Receipt]]:
+    """The loop's runs, each with its receipts, ordered by where each run's last receipt is in
+    the ledger (the latest run last)."""
+    runs: dict[str, list[Receipt]] = {}
+    for r in receipts:
+        if r.get("loop_id") == loop_id:
+            run = str(r.get("run_id"))
+            runs[run] = [*runs.pop(run, []), r]  # re-insert: ordered by the run's last receipt
+    return runs
+
+
+def changed_host(run: Sequence[Receipt]) -> bool:
+    """Whether a run may have changed the host: a changing phase or a rollback ran (not in
+    check mode), unless every changing phase failed and the rollback found nothing of this run
+    to undo (e.g. the deploy lock was held by another run)."""
+    real = [r for r in run if not r.get("check_mode")]
+    ph = _by_phase(real)
+    if not any(p in ph for p in (*CHANGING, "rollback")):
+        return False
+    return not (
+        _nothing_undone(ph.get("rollback")) and not any(_ok(ph.get(p)) for p in CHANGING)
+    )
+
+
+def run_rank(run: Sequence[Receipt]) -> int:
+    """Which run of a loop the documents are about: 2 a run that (may have) changed the host,
+    1 a run that got past prep without attempting a change (a plan, `--phase baseline --phase
+    prep`), 0 a run that stopped in baseline/prep, could not reach the host, or failed to take
+    the lock before changing anything."""
+    if changed_host(run):
+        return 2
+    real = _by_phase([r for r in run if not r.get("check_mode")])
+    if _ok(_by_phase(run).get("prep")) and not any(p in real for p in (*CHANGING, "rollback")):
+        return 1
+    return 0
+
+
 def select_run(receipts: Sequence[Receipt], loop_id: str, run_id: str | None = None) -> list[Receipt]:
-    """The receipts of one run of the loop (the given run id, else the loop's latest run)."""
-    mine = [r for r in receipts if r.get("loop_id") == loop_id]
+    """The receipts of one run of the loop: the given run id, else the loop's latest run with
+    the highest ``run_rank`` (so a run that changed nothing never displaces one that did)."""
     if run_id:
-        mine = [r for r in receipts if r.get("run_id") == run_id]
-    if not mine:
+        return [r for r in receipts if r.get("run_id") == run_id]
+    runs = runs_of_loop(receipts, loop_id)
+    if not runs:
         return []
-    latest = run_id or str(mine[-1].get("run_id"))
-    return [r for r in mine if r.get("run_id") == latest]
+    best = max(run_rank(run) for run in runs.values())
+    return [run for run in runs.values() if run_rank(run) == best][-1]
 
 
 def write_documents(

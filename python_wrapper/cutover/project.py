@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,15 +47,91 @@ def tool(name: str) -> str:
     return found
 
 
-def ansible_env(root: Path) -> dict[str, str]:
-    """Environment for Ansible child processes: the repo's ansible.cfg and the venv's tools."""
-    bindir = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "")
+# Host key checking, as Ansible resolves it: each connection plugin reads these environment
+# variables (the last one set wins) before its ansible.cfg keys; inventory variables
+# (ansible_host_key_checking, ansible_ssh_host_key_checking) beat both.
+_HKC_ENV = {
+    "ssh": ("ANSIBLE_HOST_KEY_CHECKING", "ANSIBLE_SSH_HOST_KEY_CHECKING"),
+    "paramiko": (
+        "ANSIBLE_HOST_KEY_CHECKING",
+        "ANSIBLE_SSH_HOST_KEY_CHECKING",
+        "ANSIBLE_PARAMIKO_HOST_KEY_CHECKING",
+    ),
+}
+_HKC_INI = {"ssh": ("defaults", "ssh_connection"), "paramiko": ("defaults", "paramiko_connection")}
+_TRUE = frozenset(("y", "yes", "on", "1", "true", "t"))
+_FALSE = frozenset(("n", "no", "off", "0", "false", "f"))
+
+
+def _ansible_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    text = value.strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def _cfg_host_key_checking(cfg: Path) -> dict[str, bool]:
+    """``host_key_checking`` per ansible.cfg section that sets it (unreadable file: none)."""
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None, strict=False)
+    try:
+        parser.read(cfg, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return {}
+    out: dict[str, bool] = {}
+    for section in ("defaults", "ssh_connection", "paramiko_connection"):
+        value = _ansible_bool(parser.get(section, "host_key_checking", fallback=None))
+        if value is not None:
+            out[section] = value
+    return out
+
+
+def host_key_checking_env(cfg: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The host-key-checking variables that make an ansible-runner child check host keys exactly
+    as a plain ``ansible-playbook`` with this ansible.cfg and this environment would.
+
+    ansible-runner sets ``ANSIBLE_HOST_KEY_CHECKING=False`` when the variable is absent, and
+    Ansible's ssh plugin then puts ``-o StrictHostKeyChecking=no`` on the ssh command line
+    *before* the inventory's ``ansible_ssh_common_args``: ssh keeps the first value, so the
+    inventory's ``StrictHostKeyChecking=yes`` (and a known_hosts mismatch) would be ignored.
+    Here every plugin's effective value is computed the way Ansible does (the operator's
+    environment, then the plugin's ansible.cfg section, then ``[defaults]``, then Ansible's
+    default: on) and passed explicitly. Inventory variables still win over all of it.
+    """
+    ini = _cfg_host_key_checking(cfg)
+
+    def effective(plugin: str) -> bool:
+        for name in reversed(_HKC_ENV[plugin]):
+            value = _ansible_bool(environ.get(name))
+            if value is not None:
+                return value
+        for section in reversed(_HKC_INI[plugin]):
+            if section in ini:
+                return ini[section]
+        return True
+
+    generic = _ansible_bool(environ.get("ANSIBLE_HOST_KEY_CHECKING"))
+    if generic is None:
+        generic = ini.get("defaults", True)
     return {
-        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        "ANSIBLE_HOST_KEY_CHECKING": str(generic),
+        "ANSIBLE_SSH_HOST_KEY_CHECKING": str(effective("ssh")),
+        "ANSIBLE_PARAMIKO_HOST_KEY_CHECKING": str(effective("paramiko")),
+    }
+
+
+def ansible_env(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for Ansible child processes: the repo's ansible.cfg, the venv's tools, and
+    host key checking as ansible.cfg / the operator's environment say (never runner's "off")."""
+    environ = os.environ if environ is None else environ
+    bindir = str(Path(sys.executable).parent)
+    path = environ.get("PATH", "")
+    cfg = root / "ansible.cfg"
+    return {
+        "ANSIBLE_CONFIG": str(cfg),
         "PATH": bindir + (os.pathsep + path if path else ""),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
+        **host_key_checking_env(cfg, environ),
     }
 
 

@@ -79,6 +79,7 @@ class PhaseRun:
     context: str = ""
     loop_id: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    interrupted: str = ""  # the signal that stopped the wrapper (runner_status "canceled")
 
 
 def summarize_events(events: Iterable[Mapping[str, Any]], phase: str) -> dict[str, Any]:
@@ -151,11 +152,19 @@ def build_receipt(
     prev_receipt: str | None,
     prev_hash: str,
 ) -> dict[str, Any]:
-    """The receipt.json document without its file digests and hash (added by ``finalize``)."""
+    """The receipt.json document without its file digests and hash (added by ``finalize``).
+
+    ``status``: done | failed | canceled (the wrapper was interrupted and stopped the playbook)."""
     summary = summarize_events(run.events, run.phase)
     status = "done" if run.rc == 0 and run.runner_status == "successful" else "failed"
     error = ""
-    if status == "failed":
+    if run.runner_status == "canceled":
+        status = "canceled"
+        error = (
+            f"canceled: the wrapper was interrupted by {run.interrupted or 'a signal'} and stopped "
+            "the playbook before it finished"
+        )
+    elif status == "failed":
         if summary["failed_tasks"]:
             first = summary["failed_tasks"][0]
             error = f"{first['task']} on {first['host']}: {first['msg']}"
@@ -272,6 +281,8 @@ def finalize(doc: dict[str, Any], stdout: str, events_text: str) -> tuple[dict[s
 
 
 def render_ledger_row(doc: Mapping[str, Any]) -> dict[str, str]:
+    # context_used: the run id the playbook acted as (`cutover rollback --run-id RUN`: RUN's)
+    acted_as = (doc["inputs"].get("args") or {}).get("cutover_run_id", doc["run_id"])
     return {
         "run_id": doc["id"],
         "created_at": doc["generated"],
@@ -281,7 +292,7 @@ def render_ledger_row(doc: Mapping[str, Any]) -> dict[str, str]:
         "prompt_file": doc["inputs"].get("playbook", ""),
         "result_file": f"{doc['id']}/receipt.md",
         "error": doc.get("error", "")[:500],
-        "context_used": f"cutover_run_id={doc['run_id']}",
+        "context_used": f"cutover_run_id={acted_as}",
     }
 
 

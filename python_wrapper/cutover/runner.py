@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import os
 import secrets
 import shlex
 import shutil
 import socket
 import string
+import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +24,9 @@ from .exitcodes import ExitCode
 from .progress import PhaseLine, Reporter
 from .project import CHANGING, PHASES, InputError, InventoryFacts, ansible_env, package_commit
 from .redact import Redactor
+from .stop import Stop
+
+LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 
 
 def new_run_id(now: datetime) -> str:
@@ -30,7 +35,9 @@ def new_run_id(now: datetime) -> str:
 
 
 def default_loop_id(project: str, now: datetime) -> str:
-    return f"LOOP-{project.upper()}-CUTOVER-{now.astimezone(UTC).strftime('%Y%m%d')}"
+    """One loop per run (the run's UTC start, to the second): a run never overwrites the loop
+    record of another one unless both are given the same --loop-id."""
+    return f"LOOP-{project.upper()}-CUTOVER-{now.astimezone(UTC).strftime('%Y%m%d-%H%M%S')}"
 
 
 @dataclass
@@ -49,6 +56,10 @@ class RunContext:
     extra_context: str = ""
     runner_fn: Callable[..., Any] = field(default=ansible_runner.run)
     after_phase: Callable[[PhaseOutcome], None] | None = None
+    before_phase: Callable[[str], None] | None = None
+    stop: Stop = field(default_factory=Stop)
+    # `cutover rollback --run-id RUN`: act as that (dead) run towards the lock and state.json.
+    lock_run_id: str | None = None
 
 
 @dataclass
@@ -60,16 +71,23 @@ class PhaseOutcome:
     duration_s: float
     error: str
     run: receipts.PhaseRun | None = None
+    message: str = ""  # the first failed task's message, first line (or the error)
 
     @property
     def receipt_id(self) -> str:
         return str(self.receipt["id"]) if self.receipt else ""
 
+    @property
+    def canceled(self) -> bool:
+        return self.run is not None and self.run.runner_status == "canceled"
 
-def phase_extravars(ctx: RunContext, phase: str, later: Sequence[str]) -> dict[str, Any]:
+
+def phase_extravars(
+    ctx: RunContext, phase: str, later: Sequence[str], extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Extra vars per phase: run id, no auto-rollback, keep the lock until the window ends."""
     extravars: dict[str, Any] = {
-        "cutover_run_id": ctx.run_id,
+        "cutover_run_id": ctx.lock_run_id or ctx.run_id,
         "cutover_auto_rollback": False,
         "cutover_lock_keep": any(p in CHANGING for p in later),
     }
@@ -77,6 +95,7 @@ def phase_extravars(ctx: RunContext, phase: str, later: Sequence[str]) -> dict[s
         extravars["cutover_ref"] = ctx.ref
     if ctx.staging_inventory:
         extravars["cutover_staging_inventory"] = str(ctx.staging_inventory)
+    extravars.update(extra or {})
     return extravars
 
 
@@ -89,6 +108,39 @@ def command_line(playbook: str, inventory: Path, extravars: Mapping[str, Any], c
     return shlex.join(parts)
 
 
+def runner_kwargs(
+    ctx: RunContext,
+    phase: str,
+    play_path: Path,
+    extravars: dict[str, Any],
+    check: bool,
+    private_dir: Path,
+    pidfile: Path | str = "-",
+) -> dict[str, Any]:
+    """The keyword arguments for ``ansible_runner.run`` (without the callbacks).
+
+    ansible-playbook is started through ``launch.py`` (ansible-runner's ``binary`` option,
+    with the real command in ``cmdline``): it dies with the wrapper. ``envvars`` carries the
+    repo's ansible.cfg and host key checking as Ansible would resolve it (``ansible_env``).
+    """
+    launch = [str(LAUNCHER), str(os.getpid()), str(pidfile), "ansible-playbook", str(play_path)]
+    if check:
+        launch.append("--check")
+    return {
+        "private_data_dir": str(private_dir),
+        "project_dir": str(ctx.root),
+        "playbook": str(play_path),
+        "binary": sys.executable,
+        "cmdline": shlex.join(launch),
+        "inventory": str(ctx.inventory.path),
+        "extravars": extravars,
+        "envvars": ansible_env(ctx.root),
+        "quiet": True,
+        "suppress_env_files": True,
+        "ident": phase,
+    }
+
+
 def run_playbook(
     ctx: RunContext,
     phase: str,
@@ -96,7 +148,10 @@ def run_playbook(
     extravars: dict[str, Any],
     check: bool,
 ) -> tuple[receipts.PhaseRun, dict[str, Any] | None]:
-    """Run one playbook; return the (redacted) PhaseRun and its receipt (if receipts are on)."""
+    """Run one playbook; return the (redacted) PhaseRun and its receipt (if receipts are on).
+
+    A SIGINT/SIGTERM/SIGHUP meanwhile stops the playbook (``stop.py``) and the receipt says
+    ``canceled``; callers check ``ctx.stop.requested`` before starting the next one."""
     play_path = Path(playbook) if Path(playbook).is_absolute() else ctx.root / playbook
     if not play_path.is_file():
         raise InputError(f"{playbook}: playbook not found under {ctx.root}")
@@ -109,6 +164,9 @@ def run_playbook(
         ctx.reporter.event(phase, clean)
         return True
 
+    def event_stdout() -> str:
+        return "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
+
     started = datetime.now(UTC)
     ctx.reporter.phase_start(phase, check)
     tmp = Path(tempfile.mkdtemp(prefix=f"cutover-{phase}-"))
@@ -116,36 +174,36 @@ def run_playbook(
     rc = 1
     status = "error"
     try:
-        kwargs: dict[str, Any] = {
-            "private_data_dir": str(tmp),
-            "project_dir": str(ctx.root),
-            "playbook": str(play_path),
-            "inventory": str(ctx.inventory.path),
-            "extravars": extravars,
-            "envvars": ansible_env(ctx.root),
-            "event_handler": on_event,
-            "quiet": True,
-            "suppress_env_files": True,
-            "ident": phase,
-        }
-        if check:
-            kwargs["cmdline"] = "--check"
-        result = ctx.runner_fn(**kwargs)
+        with ctx.stop.installed(), ctx.stop.child(tmp / "playbook.pid"):
+            kwargs = runner_kwargs(ctx, phase, play_path, extravars, check, tmp, tmp / "playbook.pid")
+            kwargs["event_handler"] = on_event
+            kwargs["cancel_callback"] = ctx.stop.cancel_callback
+            result = ctx.runner_fn(**kwargs)
         rc = int(result.rc if result.rc is not None else 1)
         status = str(result.status)
         try:
             stdout = result.stdout.read()
         except (OSError, AttributeError, ValueError):
-            stdout = "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
-    except KeyboardInterrupt:
+            stdout = event_stdout()
+    except KeyboardInterrupt:  # only when the handlers could not be installed (not the main thread)
         status, rc = "canceled", 130
-        stdout = "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
+        stdout = event_stdout()
     except Exception as exc:  # the phase still gets its (failed) receipt
         status, rc = "error", 1
-        stdout = "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
+        stdout = event_stdout()
         stdout += f"\ncutover: ansible-runner raised {type(exc).__name__}: {exc}\n"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    interrupted = ""
+    if ctx.stop.requested and status != "successful":
+        interrupted = ctx.stop.name
+        status, rc = "canceled", ctx.stop.exit_status
+        stdout += (
+            f"\ncutover: interrupted by {interrupted}: the playbook was stopped (SIGTERM to its "
+            "process group) before it finished\n"
+        )
+    elif status == "canceled":
+        interrupted = "an interrupt"
     finished = datetime.now(UTC)
     args = dict(extravars)
     if check:
@@ -177,9 +235,11 @@ def run_playbook(
         else str(play_path),
         context=red.text(
             f"cutover run {ctx.run_id}; loop {ctx.loop_id}; inventory {ctx.inventory.path}; "
-            f"ref {ctx.ref or ctx.inventory.ref or '-'}{'; check mode' if check else ''}{ctx.extra_context}"
+            f"ref {ctx.ref or ctx.inventory.ref or '-'}{'; check mode' if check else ''}"
+            f"{'; on behalf of run ' + ctx.lock_run_id if ctx.lock_run_id else ''}{ctx.extra_context}"
         ),
         loop_id=ctx.loop_id,
+        interrupted=interrupted,
         meta=red.data(
             {
                 "user": getpass.getuser(),
@@ -193,28 +253,43 @@ def run_playbook(
     return run, doc
 
 
-def run_phase(ctx: RunContext, phase: str, later: Sequence[str], check: bool | None = None) -> PhaseOutcome:
+def _first_line(text: str, limit: int = 240) -> str:
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _status(o: PhaseOutcome) -> str:
+    return "done" if o.ok else "canceled" if o.canceled else "failed"
+
+
+def run_phase(
+    ctx: RunContext,
+    phase: str,
+    later: Sequence[str],
+    check: bool | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> PhaseOutcome:
     check = ctx.check if check is None else check
-    extravars = phase_extravars(ctx, phase, later)
+    extravars = phase_extravars(ctx, phase, later, extra)
     run, doc = run_playbook(ctx, phase, f"playbooks/{phase}.yml", extravars, check)
     summary = receipts.summarize_events(run.events, phase)
     ok = run.rc == 0 and run.runner_status == "successful"
-    error = ""
+    error = message = ""
     if not ok:
-        error = (
-            doc["error"]
-            if doc
-            else (
-                f"{summary['failed_tasks'][0]['task']}: {summary['failed_tasks'][0]['msg']}"
-                if summary["failed_tasks"]
-                else f"status {run.runner_status}"
-            )
-        )
+        first = summary["failed_tasks"][0] if summary["failed_tasks"] else None
+        if doc:
+            error = str(doc["error"])
+        elif run.runner_status == "canceled":
+            error = f"canceled: interrupted by {run.interrupted or 'a signal'}"
+        elif first:
+            error = f"{first['task']}: {first['msg']}"
+        else:
+            error = f"status {run.runner_status}"
+        message = _first_line(first["msg"] if first and run.runner_status != "canceled" else error)
     duration = (run.finished - run.started).total_seconds()
-    outcome = PhaseOutcome(phase, ok, doc, summary["result"], duration, error, run)
-    ctx.reporter.phase_end(
-        PhaseLine(phase, "done" if ok else "failed", duration, outcome.receipt_id, error[:120])
-    )
+    message = ctx.redactor.text(message)
+    outcome = PhaseOutcome(phase, ok, doc, summary["result"], duration, error, run, message)
+    ctx.reporter.phase_end(PhaseLine(phase, _status(outcome), duration, outcome.receipt_id, error[:120]))
     return outcome
 
 
@@ -230,19 +305,23 @@ def select_phases(requested: Sequence[str] | None) -> list[str]:
 @dataclass
 class RunSummary:
     exit_code: ExitCode
-    outcome: str  # succeeded | rolled_back | rollback_failed | aborted | failed | planned
+    # succeeded | passed | planned | aborted | rolled_back | rollback_failed | drift | interrupted | failed
+    outcome: str
     phases: list[PhaseOutcome]
     lines: list[PhaseLine]
+    headline: str = ""  # what happened, in words (the footer's first line)
 
 
 def phase_line(o: PhaseOutcome) -> PhaseLine:
     """The phase's line in the run summary: status, duration, receipt and a short note."""
-    status = "done" if o.ok else "failed"
-    return PhaseLine(o.phase, status, o.duration_s, o.receipt_id, _note(o) or o.error[:120])
+    return PhaseLine(o.phase, _status(o), o.duration_s, o.receipt_id, _note(o) or o.error[:120])
 
 
 def _note(o: PhaseOutcome) -> str:
     r = o.result
+    if o.phase == "rollback" and r.get("outcome"):
+        mode = f", mode {r['mode']}" if r.get("mode") else ""
+        return f"outcome {r['outcome']}{mode}" + (f"; {o.message[:100]}" if not o.ok and o.message else "")
     if not o.ok:
         return o.error[:120]
     if o.phase == "prep" and r.get("release"):
@@ -260,8 +339,6 @@ def _note(o: PhaseOutcome) -> str:
         return ", ".join(f"{s.get('name')} {s.get('action')}" for s in r["services"])
     if o.phase == "verify" and r.get("smoke"):
         return f"smoke: {r['smoke'].get('summary', '')}"
-    if o.phase == "rollback":
-        return f"outcome {r.get('outcome', '?')}"
     if o.phase == "recert":
         return (
             f"release {r.get('release', '?')}; drift {len(r.get('drift') or [])}, "
@@ -270,52 +347,194 @@ def _note(o: PhaseOutcome) -> str:
     return ""
 
 
+# ---- what a rollback and a recert mean for the exit code ---------------------------------
+
+ROLLED_BACK, NOTHING_TO_UNDO, ROLLBACK_FAILED, ROLLBACK_CANCELED = (
+    "rolled_back",
+    "nothing_to_undo",
+    "failed",
+    "canceled",
+)
+
+
+def rollback_verdict(rb: PhaseOutcome) -> str:
+    """rolled_back | nothing_to_undo | failed | canceled, from the rollback's receipt and its
+    set_stats ``cutover_rollback.outcome``. A rollback that did not finish, or published no
+    known outcome, counts as failed: only a person can tell what it left."""
+    if rb.canceled:
+        return ROLLBACK_CANCELED
+    outcome = rb.result.get("outcome")
+    if rb.ok and outcome in (ROLLED_BACK, NOTHING_TO_UNDO):
+        return str(outcome)
+    return ROLLBACK_FAILED
+
+
+def recert_findings(o: PhaseOutcome) -> list[str]:
+    """What a recert reported as wrong on the host (drift, leftovers): evidence for exit 4."""
+    r = o.result
+    drift = [f"drift: {d}" for d in r.get("drift") or []]
+    return drift + [f"leftover: {x}" for x in r.get("leftovers") or []]
+
+
+def _rollback_words(rb: PhaseOutcome, verdict: str) -> str:
+    r = rb.result
+    if verdict == ROLLED_BACK:
+        to = f" {r['to']}" if r.get("to") else ""
+        return f"this run's change was rolled back and the previous release{to} serves again"
+    if verdict == NOTHING_TO_UNDO:
+        return "nothing on the host was changed by this run"
+    if verdict == ROLLBACK_CANCELED:
+        return f"the rollback was interrupted by {rb.run.interrupted if rb.run else 'a signal'}"
+    why = rb.message or r.get("error") or rb.error or "no outcome reported"
+    return (
+        f"the rollback FAILED ({_first_line(str(why), 200)}); the host needs a person "
+        f"(receipt {rb.receipt_id or '-'})"
+    )
+
+
+def _interrupted_words(ctx: RunContext, where: str, changing: bool) -> str:
+    head = f"interrupted by {ctx.stop.name or 'a signal'} {where}"
+    if changing:
+        run = ctx.lock_run_id or ctx.run_id
+        return (
+            f"{head}; the host may hold an unfinished change of run {run} (and its deploy lock): "
+            f"`cutover rollback --run-id {run}` undoes it"
+        )
+    return f"{head}; nothing on the host was changed by this run"
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
 def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
-    """Run the phases in order with the rollback policy; return the exit code and lines."""
+    """Run the phases in order with the rollback policy; return the exit code, lines and words.
+
+    Exit codes (exitcodes.py): 0 success; 2 nothing on any host was changed by this run
+    (a failure in baseline/prep, or a changing phase that failed and whose rollback found
+    nothing of this run to undo, e.g. the deploy lock held by another run); 3 this run's
+    change was rolled back and the previous release serves; 4 a person must act (the
+    rollback failed, or recert reported drift/leftovers); 1 interrupted or unclassifiable.
+    """
     outcomes: list[PhaseOutcome] = []
     lines: list[PhaseLine] = []
-    exit_code = ExitCode.OK
+    code = ExitCode.OK
     outcome = "planned" if ctx.check else "succeeded" if "verify" in phases else "passed"
-    changed = False
+    headline = (
+        "check mode: every phase passed; nothing on the host was changed"
+        if ctx.check
+        else "cutover succeeded: the new release serves and every gate passed"
+        if "verify" in phases
+        else f"{', '.join(phases)}: passed"
+    )
+    changed = False  # a changing phase of this run completed
+    changing_started = False
     rolled = False
+    notes: list[str] = []
+
+    def done(code: ExitCode, outcome: str, headline: str) -> RunSummary:
+        return RunSummary(code, outcome, outcomes, lines, "; ".join([headline, *notes]))
+
     for index, phase in enumerate(phases):
         later = phases[index + 1 :]
+        if ctx.stop.requested:
+            lines.append(PhaseLine(phase, "skipped", 0.0, "", f"interrupted by {ctx.stop.name}"))
+            if outcome != "interrupted":
+                words = _interrupted_words(ctx, f"before {phase}", changing_started and not rolled)
+                headline = words if code == ExitCode.OK else f"{headline}; then {words}"
+                code, outcome = ExitCode.UNEXPECTED, "interrupted"
+            continue
         if rolled and phase in CHANGING:
             lines.append(PhaseLine(phase, "skipped", 0.0, "", "after rollback"))
             continue
+        if ctx.before_phase:
+            ctx.before_phase(phase)
+        changing_started = changing_started or phase in CHANGING
         o = run_phase(ctx, phase, later)
         if ctx.after_phase:
             ctx.after_phase(o)
         outcomes.append(o)
         lines.append(phase_line(o))
         if o.ok:
-            if phase in CHANGING:
-                changed = True
+            changed = changed or phase in CHANGING
+            continue
+        if o.canceled:
+            unfinished = changing_started and not ctx.check and not rolled
+            words = _interrupted_words(ctx, f"during {phase}: the playbook was stopped", unfinished)
+            headline = words if code == ExitCode.OK else f"{headline}; then {words}"
+            code, outcome = ExitCode.UNEXPECTED, "interrupted"
             continue
         if ctx.check:
-            return RunSummary(ExitCode.BAD_INPUT, "aborted", outcomes, lines)
+            return done(
+                ExitCode.BAD_INPUT,
+                "aborted",
+                f"{phase} failed in check mode: {o.message}; nothing on the host was changed",
+            )
         if phase in ("baseline", "prep") and not changed:
-            return RunSummary(ExitCode.BAD_INPUT, "aborted", outcomes, lines)
+            return done(
+                ExitCode.BAD_INPUT,
+                "aborted",
+                f"{phase} failed: {o.message}; nothing on the host was changed by this run",
+            )
         if phase in CHANGING:
-            ctx.reporter.message(f"{phase} failed: {o.error}; rolling back")
-            rb = run_rollback(ctx)
+            ctx.reporter.message(f"{phase} failed: {o.message}; rolling back what this run changed")
+            rb = run_rollback(ctx, standalone=False, reason=f"{phase} failed: {o.message}")
             outcomes.append(rb)
             lines.append(phase_line(rb))
             rolled = True
-            if rb.ok and rb.result.get("outcome", "rolled_back") != "failed":
-                exit_code, outcome = ExitCode.ROLLED_BACK, "rolled_back"
+            verdict = rollback_verdict(rb)
+            words = f"{phase} failed: {o.message}; {_rollback_words(rb, verdict)}"
+            if verdict == ROLLBACK_CANCELED:
+                code, outcome = ExitCode.UNEXPECTED, "interrupted"
+                headline = f"{words}; {_interrupted_words(ctx, 'during the rollback', True)}"
+            elif verdict == NOTHING_TO_UNDO and not changed:
+                return done(ExitCode.BAD_INPUT, "aborted", words)
+            elif verdict in (ROLLED_BACK, NOTHING_TO_UNDO):
+                if verdict == NOTHING_TO_UNDO:  # earlier phases completed, but left nothing to undo
+                    words = f"{phase} failed: {o.message}; the rollback found nothing of this run to undo"
+                code, outcome, headline = ExitCode.ROLLED_BACK, "rolled_back", words
             else:
-                exit_code, outcome = ExitCode.NEEDS_PERSON, "rollback_failed"
+                code, outcome, headline = ExitCode.NEEDS_PERSON, "rollback_failed", words
             continue
         if phase == "recert":
-            exit_code = ExitCode.NEEDS_PERSON
-            if outcome in ("succeeded", "passed"):
-                outcome = "drift"
+            findings = recert_findings(o)
+            if findings:
+                more = f" (+{len(findings) - 3} more)" if len(findings) > 3 else ""
+                shown = ", ".join(findings[:3]) + more
+                if code == ExitCode.OK:
+                    headline = f"recert found {shown}; the host needs a person"
+                else:
+                    notes.append(f"then recert found {shown}: the host needs a person")
+                code = ExitCode.NEEDS_PERSON
+                if outcome in ("succeeded", "passed", "rolled_back"):
+                    outcome = "drift"
+                continue
+            if code == ExitCode.OK:
+                code, outcome = ExitCode.UNEXPECTED, "failed"
+                headline = f"recert could not check the host: {o.message}"
+            else:
+                notes.append(f"recert could not check the host ({o.message})")
             continue
-        if exit_code == ExitCode.OK:
-            exit_code, outcome = ExitCode.UNEXPECTED, "failed"
-    return RunSummary(exit_code, outcome, outcomes, lines)
+        if code == ExitCode.OK:
+            code, outcome = ExitCode.UNEXPECTED, "failed"
+            headline = f"{phase} failed: {o.message}"
+        else:
+            notes.append(f"{phase} failed ({o.message})")
+    return done(code, outcome, headline)
 
 
-def run_rollback(ctx: RunContext) -> PhaseOutcome:
-    return run_phase(ctx, "rollback", later=[], check=False)
+def run_rollback(
+    ctx: RunContext,
+    *,
+    standalone: bool,
+    reason: str | None = None,
+    force_unlock: bool = False,
+) -> PhaseOutcome:
+    """playbooks/rollback.yml. ``standalone=False`` (after a failed phase of this run): undo
+    only an unfinished change of this run id, else nothing. ``standalone=True`` (the operator's
+    `cutover rollback`): undo a dead run's unfinished change, or go back current -> previous."""
+    extra: dict[str, Any] = {"cutover_rollback_standalone": standalone}
+    if reason:
+        extra["cutover_rollback_reason"] = ctx.redactor.text(_first_line(reason, 300))
+    if force_unlock:
+        extra["cutover_rollback_force_unlock"] = True
+    return run_phase(ctx, "rollback", later=[], check=False, extra=extra)

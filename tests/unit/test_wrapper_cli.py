@@ -25,7 +25,8 @@ INV = str(PROJECT / "inventory" / "hosts.yml")
 @pytest.fixture(autouse=True)
 def fixture_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUTOVER_HOME", str(PROJECT))
-    monkeypatch.delenv("CUTOVER_FIXTURE_FAIL", raising=False)
+    for name in ("CUTOVER_FIXTURE_FAIL", "CUTOVER_FIXTURE_LOCK", "CUTOVER_FIXTURE_DRIFT"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _receipts(folder: Path) -> list[dict[str, object]]:
@@ -53,7 +54,8 @@ def test_every_command_has_a_man_page_like_help() -> None:
         text = p.format_help()
         assert "examples:" in text, name
         assert "exit codes:" in text, name
-        assert "  3  a gate failed" in text, name
+        assert "  3  this run's change was rolled back" in text, name
+        assert "  5  `receipts verify`: the audit trail is broken" in text, name
 
 
 def test_a_good_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -237,6 +239,9 @@ def test_plan_runs_in_check_mode_and_writes_the_change_pack(
         ),
         (["run", "-i", INV, "--loop-id", "a b"], "--loop-id: expected a non-empty id"),
         (["receipts", "show", "CAP-nope"], "ID: no receipt matching"),
+        (["rollback", "-i", INV, "--run-id=-bad"], "--run-id: expected a cutover run id"),
+        (["rollback", "-i", INV, "--run-id", "a/b"], "--run-id: expected a cutover run id"),
+        (["rollback", "-i", INV, "--run-id", "x" * 65], "--run-id: expected a cutover run id"),
     ],
 )
 def test_bad_input_exits_2_naming_the_field(
@@ -300,3 +305,127 @@ def test_status_names_a_previous_release_that_predates_the_first_cutover() -> No
     assert "lock:      free" in text
     assert "200 status=ok,db=ok" in text
     assert "unreachable" in text
+
+
+def test_losing_the_lock_at_build_exits_2_and_leaves_the_loops_documents_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shared = ["-i", INV, "--receipts-dir", str(tmp_path), "--loop-id", "LOOP-SHARED"]
+    assert main(["run", *shared]) == 0
+    scope = tmp_path / "closeout" / "LOOP-SHARED.scope.md"
+    pack = tmp_path / "closeout" / "LOOP-SHARED.changepack.md"
+    before = (scope.read_text(), pack.read_text())
+    capsys.readouterr()
+    monkeypatch.setenv("CUTOVER_FIXTURE_LOCK", "20260212T011000Z-other1")
+    code = main(["run", *shared])
+    out = capsys.readouterr().out
+    assert code == 2, out
+    docs = _receipts(tmp_path)
+    loser = [d for d in docs if d["run_id"] == docs[-1]["run_id"]]
+    assert [(d["phase"], d["status"]) for d in loser] == [
+        ("baseline", "done"),
+        ("prep", "done"),
+        ("build", "failed"),
+        ("rollback", "done"),
+    ]
+    args = loser[-1]["inputs"]["args"]  # type: ignore[index]
+    assert args["cutover_rollback_standalone"] is False
+    assert args["cutover_run_id"] == loser[0]["run_id"]
+    assert args["cutover_rollback_reason"].startswith("build failed: deploy lock held by alice@controller-2")
+    assert loser[-1]["result"]["outcome"] == "nothing_to_undo"  # type: ignore[index]
+    assert (
+        "build failed: deploy lock held by alice@controller-2 since 2026-02-12T01:10:00Z "
+        "(run 20260212T011000Z-other1, ref release-new, age 5m); stale? inspect and remove "
+        "/opt/cutover/mint/lock by hand; nothing on the host was changed by this run\n"
+        "outcome: aborted; exit 2"
+    ) in out
+    assert "documents: not written" in out
+    assert (scope.read_text(), pack.read_text()) == before
+    # `cutover closeout` of the shared loop still renders the run that changed the host
+    again = ["--receipts-dir", str(tmp_path), "--out", str(tmp_path / "again")]
+    assert main(["closeout", "--loop-id", "LOOP-SHARED", *again]) == 0
+    assert (tmp_path / "again" / "LOOP-SHARED.scope.md").read_text() == before[0]
+
+
+def test_each_run_has_its_own_loop_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUTOVER_FIXTURE_FAIL", "baseline")
+    assert main(["run", "-i", INV, "--receipts-dir", str(tmp_path)]) == 2
+    capsys.readouterr()
+    (loop,) = {d["loop_id"] for d in _receipts(tmp_path)}
+    assert re.fullmatch(r"LOOP-MINT-CUTOVER-[0-9]{8}-[0-9]{6}", str(loop))
+    assert (tmp_path / "closeout" / f"{loop}.scope.md").exists()  # its own loop: nothing overwritten
+
+
+def test_recert_drift_after_a_good_run_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUTOVER_FIXTURE_DRIFT", "1")
+    code = main(["run", "-i", INV, "--receipts-dir", str(tmp_path), "--phase", "verify", "--phase", "recert"])
+    out = capsys.readouterr().out
+    assert code == 4, out
+    assert (
+        "recert found drift: files-api: runs mint-modules/artwork:5f1c2aa, state.json declares 0ce4de6; "
+        "the host needs a person\noutcome: drift; exit 4"
+    ) in out
+
+
+@pytest.mark.parametrize(
+    ("options", "extra"),
+    [
+        ([], {}),
+        (["--run-id", "20260212T011000Z-dead01"], {"cutover_run_id": "20260212T011000Z-dead01"}),
+        (["--force-unlock"], {"cutover_rollback_force_unlock": True}),
+    ],
+)
+def test_rollback_on_behalf_of_a_dead_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], extra: dict[str, object]
+) -> None:
+    code = main(["rollback", "-i", INV, "--receipts-dir", str(tmp_path), *options])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rb, recert = _receipts(tmp_path)
+    assert (rb["phase"], recert["phase"]) == ("rollback", "recert")
+    args = rb["inputs"]["args"]  # type: ignore[index]
+    assert args["cutover_rollback_standalone"] is True
+    for key, value in extra.items():
+        assert args[key] == value
+    if "--run-id" in options:
+        assert recert["inputs"]["args"]["cutover_run_id"] == "20260212T011000Z-dead01"  # type: ignore[index]
+        assert "on behalf of run 20260212T011000Z-dead01" in str(rb["context"])
+        assert rb["run_id"] != "20260212T011000Z-dead01"  # the receipts keep this command's own id
+        ledger = (tmp_path / "ledger.csv").read_text()
+        assert ledger.count("cutover_run_id=20260212T011000Z-dead01") == 2  # what the playbooks acted as
+    else:
+        assert args["cutover_run_id"] == rb["run_id"]
+        assert "cutover_rollback_force_unlock" not in args or "--force-unlock" in options
+    assert "rolled back" in out and "(mode exchange)" in out
+    assert "outcome: " not in out and "rollback; exit 0" in out
+
+
+def test_a_failed_rollback_command_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CUTOVER_FIXTURE_FAIL", "rollback")
+    code = main(["rollback", "-i", INV, "--receipts-dir", str(tmp_path), "--run-id", "R-1"])
+    out = capsys.readouterr().out
+    assert code == 4, out
+    assert "the rollback FAILED or refused" in out
+
+
+def test_a_run_that_stopped_at_baseline_writes_no_document_over_existing_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    closeout_dir = tmp_path / "closeout"
+    closeout_dir.mkdir()
+    sentinel = closeout_dir / "LOOP-FAULTS.scope.md"
+    sentinel.write_text("the loop record of an earlier run\n")
+    monkeypatch.setenv("CUTOVER_FIXTURE_FAIL", "baseline")
+    code = main(["run", "-i", INV, "--receipts-dir", str(tmp_path), "--loop-id", "LOOP-FAULTS"])
+    out = capsys.readouterr().out
+    assert code == 2, out
+    assert sentinel.read_text() == "the loop record of an earlier run\n"
+    assert not (closeout_dir / "LOOP-FAULTS.changepack.md").exists()
+    assert "documents: not written" in out
+    assert [d["phase"] for d in _receipts(tmp_path)] == ["baseline"]  # its receipt is still written

@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from cutover import receipts
+from wrapper_replay import load_replay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper"
 ID_RE = r"^CAP-[0-9]{8}-[0-9]{6}__cutover\.[a-z]+__R[a-z0-9]+$"
 
 
-def _replay() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "wrapper_replay", FIXTURES / "replay.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["wrapper_replay"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-replay = _replay()
+replay = load_replay()
 
 
 def test_receipt_id_matches_the_spec_format() -> None:

@@ -1,4 +1,9 @@
-"""Loads the recorded-run replayer (tests/fixtures/wrapper/replay.py) once, for the wrapper's unit tests."""
+"""Loads the recorded-run replayer (tests/fixtures/wrapper/replay.py) once, for the wrapper's unit tests.
+
+The fixture module is registered under its own name: this helper is itself imported as
+``wrapper_replay``, so caching the fixture under that name returned this helper instead (and
+the tests passed only when another file had loaded the fixture first).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,15 @@ from pathlib import Path
 from types import ModuleType
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper"
+MODULE = "cutover_fixture_replay"
 
 
 def load_replay() -> ModuleType:
-    if "wrapper_replay" in sys.modules:
-        return sys.modules["wrapper_replay"]
-    spec = importlib.util.spec_from_file_location("wrapper_replay", FIXTURES / "replay.py")
+    if MODULE in sys.modules:
+        return sys.modules[MODULE]
+    spec = importlib.util.spec_from_file_location(MODULE, FIXTURES / "replay.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules["wrapper_replay"] = module
+    sys.modules[MODULE] = module
     spec.loader.exec_module(module)
     return module
