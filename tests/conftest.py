@@ -73,12 +73,10 @@ def lab(lab_lock: None) -> Path:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            values[key.strip()] = value
-    return values
+    """An env file read exactly as Docker and the package read it (the one parser)."""
+    from cutover.envfile import parse  # the package's parser, python_wrapper/cutover/envfile.py
+
+    return parse(path.read_text(encoding="utf-8"), str(path))
 
 
 @pytest.fixture(scope="session")

@@ -123,6 +123,8 @@ def summarize_events(events: Iterable[Mapping[str, Any]], phase: str) -> dict[st
         "failed_tasks": failed,
         "result": result if isinstance(result, dict) else {"value": result},
         "tasks": tasks,
+        # validation refused the inventory (before anything on a host was touched)
+        "invalid": (artifact.get("cutover_validate") or {}).get("ok") is False,
     }
 
 

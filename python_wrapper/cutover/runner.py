@@ -72,6 +72,7 @@ class PhaseOutcome:
     error: str
     run: receipts.PhaseRun | None = None
     message: str = ""  # the first failed task's message, first line (or the error)
+    invalid: bool = False  # validation refused the inventory: nothing on a host was touched
 
     @property
     def receipt_id(self) -> str:
@@ -288,7 +289,9 @@ def run_phase(
         message = _first_line(first["msg"] if first and run.runner_status != "canceled" else error)
     duration = (run.finished - run.started).total_seconds()
     message = ctx.redactor.text(message)
-    outcome = PhaseOutcome(phase, ok, doc, summary["result"], duration, error, run, message)
+    outcome = PhaseOutcome(
+        phase, ok, doc, summary["result"], duration, error, run, message, bool(summary["invalid"])
+    )
     ctx.reporter.phase_end(PhaseLine(phase, _status(outcome), duration, outcome.receipt_id, error[:120]))
     return outcome
 
@@ -469,7 +472,7 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
                 "aborted",
                 f"{phase} failed in check mode: {o.message}; nothing on the host was changed",
             )
-        if phase in ("baseline", "prep") and not changed:
+        if o.invalid or (phase in ("baseline", "prep") and not changed):
             return done(
                 ExitCode.BAD_INPUT,
                 "aborted",

@@ -90,18 +90,21 @@ def health(port: int) -> tuple[int, dict[str, Any]]:
 
 
 def assert_no_secret(folder: Path, printed: str, secrets: dict[str, str]) -> None:
-    values = [secrets[k] for k in SECRET_KEYS if secrets.get(k)]
-    assert values, "the lab has no secrets to look for"
-    for value in values:
-        assert value not in printed, "a lab secret was printed"
+    """No secret in what was printed or written: raw, JSON-escaped (once or twice) or quoted."""
+    forms: dict[str, set[str]] = {}
+    for key in SECRET_KEYS:
+        value = secrets.get(key)
+        if value:
+            once = json.dumps(value)[1:-1]
+            forms[key] = {value, once, json.dumps(once)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    assert forms, "the lab has no secrets to look for"
+    for key, values in forms.items():
+        assert not any(v in printed for v in values), f"a form of {key} was printed"
     for path in folder.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
-            for key in SECRET_KEYS:
-                if secrets.get(key):
-                    assert secrets[key].encode() not in data, (
-                        f"value of {key} found in {path}"
-                    )
+            data = path.read_text(encoding="utf-8", errors="replace")
+            for key, values in forms.items():
+                assert not any(v in data for v in values), f"a form of the value of {key} found in {path}"
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +193,27 @@ def test_a_good_run_leaks_no_secret(
     good_run: CliRun, lab_secrets: dict[str, str]
 ) -> None:
     assert_no_secret(good_run.receipts, good_run.stdout + good_run.stderr, lab_secrets)
+
+
+def test_a_run_that_changes_nothing_leaves_the_good_release_alone(
+    good_run: CliRun, releases: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """After a good cutover, a build of a ref that does not exist must not move the host back."""
+    assert good_run.code == 0
+    new = releases["new"]["sha"]
+
+    proc = cutover("run", "--phase", "build", "--ref", "no-such-tag", "--receipts-dir", str(tmp_path))
+
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "nothing on the host was changed by this run" in proc.stdout + proc.stderr
+    for name in ("files-api", "order-intake", "quote-page"):
+        image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}} {{.State.Status}}", name],
+                               capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+        assert image.endswith(f":{new} running"), (name, image)
+    code, body = health(3400)
+    assert code == 200 and body["status"] == "ok"
+    status = cutover("status")
+    assert "lock:      free" in status.stdout, status.stdout
 
 
 def test_a_broken_release_rolls_back_and_exits_3(

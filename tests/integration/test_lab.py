@@ -25,14 +25,23 @@ OLD_SERVICES = {
     "quote-page": (3341, {"status": "ok", "minio": "ok", "files_api": "ok"}),
 }
 SEED_IDS = [1, 2, 3, 4, 5]
-LIST_OBJECTS = (
-    "set -a; . /etc/mint-modules/mint.env; set +a; python3 -c '"
+# The bucket is read inside the object store's container with the credentials Docker gave it,
+# so no shell sources the env file (a shell reads `$`, quotes and `\` unlike Docker).
+LIST_OBJECTS = [
+    "docker", "exec", "mint-minio", "python3", "-c",
     "import boto3, json, os\n"
-    "s3 = boto3.client(\"s3\", endpoint_url=\"http://127.0.0.1:19000\", region_name=\"us-east-1\","
-    " aws_access_key_id=os.environ[\"MINIO_ACCESS_KEY\"], aws_secret_access_key=os.environ[\"MINIO_SECRET_KEY\"])\n"
-    "r = s3.list_objects_v2(Bucket=os.environ[\"MINIO_BUCKET\"])\n"
-    "print(json.dumps(sorted(o[\"Key\"] for o in r.get(\"Contents\", []))))'"
-)
+    's3 = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",'
+    ' aws_access_key_id=os.environ["MINIO_ACCESS_KEY"], aws_secret_access_key=os.environ["MINIO_SECRET_KEY"])\n'
+    'r = s3.list_objects_v2(Bucket=os.environ["BUCKET"])\n'
+    'print(json.dumps(sorted(o["Key"] for o in r.get("Contents", []))))',
+]  # fmt: skip
+PUT_OBJECT = [
+    "docker", "exec", "mint-minio", "python3", "-c",
+    "import boto3, os\n"
+    's3 = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",'
+    ' aws_access_key_id=os.environ["MINIO_ACCESS_KEY"], aws_secret_access_key=os.environ["MINIO_SECRET_KEY"])\n'
+    's3.put_object(Bucket=os.environ["BUCKET"], Key="seeds/99.json", Body=b"{}")',
+]  # fmt: skip
 
 
 def lab_resources() -> list[str]:
@@ -122,7 +131,7 @@ def test_seed_rows_and_objects_are_there(psql: PsqlRunner, ssh: SshRunner) -> No
     assert psql("SELECT id FROM artwork_seeds ORDER BY id").split() == [str(i) for i in SEED_IDS]
     columns = psql("SELECT column_name FROM information_schema.columns WHERE table_name = 'artwork_seeds'")
     assert "metadata" not in columns.split()
-    keys = json.loads(ssh(LIST_OBJECTS).stdout)
+    keys = json.loads(run(LIST_OBJECTS).stdout)
     assert keys == sorted(f"seeds/{i}.json" for i in SEED_IDS)
 
 
@@ -135,13 +144,7 @@ def test_second_lab_run_changes_nothing(lab: Path) -> None:
 def test_lab_reset_restores_old_release_and_data(lab: Path, psql: PsqlRunner, ssh: SshRunner) -> None:
     # Alter the data, leave cutover leftovers behind.
     psql("DELETE FROM artwork_seeds WHERE id = 2; ALTER TABLE artwork_seeds ADD COLUMN metadata jsonb")
-    ssh(
-        "set -a; . /etc/mint-modules/mint.env; set +a; python3 -c '"
-        "import boto3, os\n"
-        "s3 = boto3.client(\"s3\", endpoint_url=\"http://127.0.0.1:19000\", region_name=\"us-east-1\","
-        " aws_access_key_id=os.environ[\"MINIO_ACCESS_KEY\"], aws_secret_access_key=os.environ[\"MINIO_SECRET_KEY\"])\n"
-        "s3.put_object(Bucket=os.environ[\"MINIO_BUCKET\"], Key=\"seeds/99.json\", Body=b\"{}\")'"
-    )
+    run(PUT_OBJECT)
     ssh("mkdir -p /opt/cutover/mint/lock && echo '{}' > /opt/cutover/mint/lock/owner.json")
     run(["docker", "run", "-d", "--name", "files-api--leftover", "--label", "cutover.project=mint",
          "cutover-lab/base:bookworm", "sleep", "600"])  # fmt: skip
@@ -160,7 +163,7 @@ def test_lab_reset_restores_old_release_and_data(lab: Path, psql: PsqlRunner, ss
     assert "metadata" not in psql(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'artwork_seeds'"
     ).split()
-    assert json.loads(ssh(LIST_OBJECTS).stdout) == sorted(f"seeds/{i}.json" for i in SEED_IDS)
+    assert json.loads(run(LIST_OBJECTS).stdout) == sorted(f"seeds/{i}.json" for i in SEED_IDS)
     assert ssh("test -e /opt/cutover && echo present || echo absent").stdout.strip() == "absent"
     assert run(["docker", "ps", "-aq", "--filter", "label=cutover.project=mint"]).stdout.split() == []
     for port, expected in OLD_SERVICES.values():

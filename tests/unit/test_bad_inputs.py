@@ -520,6 +520,8 @@ CLI_CASES = [
     "container-port-string",
     "ref-with-space",  # given as --ref, not in the inventory
 ]
+# A changing phase run alone with a bad input: exit 2 as well, and no rollback is attempted.
+CLI_CHANGING_CASES = {"build": "unknown-depends-on", "swap": "host-port-clash"}
 # Every phase playbook (and cutover.yml, also in check mode; and a run id given as an extra
 # var, which the wrapper never passes) with a bad input: validation comes before any
 # connection. ansible-playbook exits 2 when a task failed.
@@ -556,6 +558,12 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
         inv, marker = make_inventory(where, mutate)
         extra = ("--ref", "release new") if cid == "ref-with-space" else ()
         jobs[f"cli:{cid}"] = (_cli(inv, where, *extra), marker)
+    for phase, cid in CLI_CHANGING_CASES.items():
+        where = tmp_path_factory.mktemp(f"cli-{phase}")
+        inv, marker = make_inventory(where, BY_ID[cid].mutate)
+        args = _cli(inv, where)
+        args[args.index("baseline")] = phase
+        jobs[f"cli-phase:{phase}"] = (args, marker)
     for book, cid in PLAYBOOKS.items():
         where = tmp_path_factory.mktemp(f"play-{book.replace(' ', '-')}")
         name, *flags = book.split()
@@ -592,6 +600,16 @@ def test_cutover_run_exits_2_naming_the_field_before_any_ssh(e2e: dict[str, Run]
     assert "invalid cutover inventory" in run.output, run.output[-3000:]
     assert f"{case.field}:" in run.output and case.expect in run.output, run.output[-3000:]
     assert not run.ssh_called and "UNREACHABLE" not in run.output, run.output[-3000:]
+
+
+@pytest.mark.parametrize("phase", list(CLI_CHANGING_CASES))
+def test_a_changing_phase_alone_exits_2_without_a_rollback(e2e: dict[str, Run], phase: str) -> None:
+    run = e2e[f"cli-phase:{phase}"]
+    case = BY_ID[CLI_CHANGING_CASES[phase]]
+    assert run.rc == 2, run.output[-3000:]
+    assert f"{case.field}:" in run.output and case.expect in run.output, run.output[-3000:]
+    assert "==> rollback" not in run.output, run.output[-3000:]
+    assert not run.ssh_called, run.output[-3000:]
 
 
 @pytest.mark.parametrize("book", list(PLAYBOOKS))
