@@ -8,10 +8,10 @@ DEMO_REF ?= release-new
 .PHONY: demo-cutover
 demo-cutover:
 	@echo "==> returning the lab to the old release (cutover lab reset)"
-	@flock /tmp/cutover-lab.lock $(BIN)/cutover lab reset
+	@flock $(LAB_LOCK) $(BIN)/cutover lab reset
 	@echo "==> cutting the lab over to $(DEMO_REF) (cutover run)"
 	@set -a; eval "$$(grep -E '^(ORDER_INTAKE_API_KEY|FILES_API_KEY)=' $(REPO)/.lab/secrets.env)"; set +a; \
-	  flock /tmp/cutover-lab.lock $(BIN)/cutover run --ref $(DEMO_REF)
+	  flock $(LAB_LOCK) $(BIN)/cutover run --ref $(DEMO_REF)
 	@echo "==> receipts: $(REPO)/receipts   (cutover receipts list | verify)"
 	@echo "==> closeout documents: $(REPO)/receipts/closeout/"
 

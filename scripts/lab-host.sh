@@ -6,6 +6,7 @@
 #   scripts/lab-host.sh down   <i>   stop the engine by its pid file, remove namespace, veth, data; leaves nothing
 #   scripts/lab-host.sh status <i>   print the state; exit 0 only when everything is up
 #   scripts/lab-host.sh env    <i>   print the host's names and addresses as shell assignments
+#   scripts/lab-host.sh list         print the index of every lab host with anything left on this machine
 #
 # Host i (1..63) gets:
 #   namespace   cutover-lab-h<i>                    (/run/netns/cutover-lab-h<i>)
@@ -31,7 +32,19 @@ die() { printf 'lab-host: %s\n' "$*" >&2; exit 1; }
 changed() { printf 'CHANGED: %s\n' "$*"; }
 say() { printf '%s\n' "$*"; }
 
-[[ $# -eq 2 ]] || die "usage: $0 up|down|status|env <index 1..63>"
+# Every index with a namespace, veth, pid file, socket or data root on this machine.
+cmd_list() {
+  {
+    ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^cutover-lab-h\([0-9]\+\)$/\1/p'
+    ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: cutlab-h\([0-9]\+\)[@:].*/\1/p'
+    for f in /run/netns/cutover-lab-h* /run/cutover-lab-h*.sock /run/cutover-lab/h* /var/lib/cutover-lab/h*; do
+      [[ -e "$f" ]] && basename "$f" | sed -n 's/^\(cutover-lab-\)\?h\([0-9]\+\)\(\.sock\|\.pid\)\?$/\2/p' || true
+    done
+  } | sort -nu
+}
+[[ "${1:-}" == list && $# -eq 1 ]] && { cmd_list; exit 0; }
+
+[[ $# -eq 2 ]] || die "usage: $0 up|down|status|env <index 1..63> | list"
 action="$1"
 i="$2"
 [[ "$i" =~ ^[1-9][0-9]?$ ]] && ((i <= 63)) || die "index must be 1..63, got '$i'"

@@ -22,7 +22,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAB_DIR = REPO_ROOT / ".lab"
-LOCK_FILE = "/tmp/cutover-lab.lock"
+LOCK_FILE = os.environ.get("CUTOVER_LAB_LOCK", "/tmp/cutover-lab.lock")
 SSH_PORT = 2222
 
 
