@@ -8,9 +8,9 @@ DEMO_REF ?= release-new
 .PHONY: demo-cutover
 demo-cutover:
 	@echo "==> returning the lab to the old release (cutover lab reset)"
-	@flock /tmp/cutover-lab.lock $(BIN)/cutover lab reset
+	@flock $(LAB_LOCK) $(BIN)/cutover lab reset
 	@echo "==> cutting the lab over to $(DEMO_REF) (cutover run)"
-	@$(PY) scripts/with_lab_keys.py flock /tmp/cutover-lab.lock $(BIN)/cutover run --ref $(DEMO_REF)
+	@flock $(LAB_LOCK) $(BIN)/cutover run --ref $(DEMO_REF)
 	@echo "==> receipts: $(REPO)/receipts   (cutover receipts list | verify)"
 	@echo "==> closeout documents: $(REPO)/receipts/closeout/"
 

@@ -335,8 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         help="create, reset or remove the local lab",
         description=textwrap.dedent("""\
-            The lab: a docker host reachable over SSH on 127.0.0.1:2222, Postgres, an S3 store
-            and the old release of the example services.
+            The lab: a docker host that is its own machine (network namespace cutover-lab-h1 with
+            its own Docker engine) reachable over SSH at 10.231.1.2 as deploy (sudo), Postgres,
+            an S3 store and the old release of the example services on it.
 
               up      make lab         (idempotent)
               reset   make lab-reset   (back to the old release, original data)
