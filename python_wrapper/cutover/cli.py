@@ -547,7 +547,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         f"cutover rollback {ctx.run_id}{behalf}{' (forcing the lock)' if args.force_unlock else ''};"
         f" receipts in {rdir}"
     )
-    rb = run_rollback(ctx, standalone=True, force_unlock=args.force_unlock)
+    # On behalf of a dead run (--run-id) only that run's unfinished change is undone: a lock
+    # with nothing in progress must never send a good release back to the previous one.
+    rb = run_rollback(ctx, standalone=not ctx.lock_run_id, force_unlock=args.force_unlock)
     lines.append(phase_line(rb))
     verdict = rollback_verdict(rb)
     r = rb.result

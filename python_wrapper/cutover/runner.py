@@ -259,6 +259,28 @@ def _first_line(text: str, limit: int = 240) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+# What SSH says when it will not connect, in the words an operator needs (ssh's own message
+# starts with a banner of '@' that the first line would show alone).
+_SSH_REFUSALS = (
+    ("REMOTE HOST IDENTIFICATION HAS CHANGED",
+     "SSH refused: the host key does not match known_hosts (an impostor, or a reinstalled host)"),
+    ("Host key verification failed",
+     "SSH refused: host key verification failed (the host is not in known_hosts, or its key differs)"),
+    ("Permission denied", "SSH refused: permission denied (user or key)"),
+    ("Connection refused", "SSH connection refused (nothing listens on the address and port)"),
+    ("Connection timed out", "SSH connection timed out (address unreachable)"),
+    ("No route to host", "SSH: no route to host"),
+)  # fmt: skip
+
+
+def failure_message(msg: str) -> str:
+    """Pure: the one line that says why a task failed, with SSH's refusals named plainly."""
+    for needle, words in _SSH_REFUSALS:
+        if needle in msg:
+            return words
+    return _first_line(msg)
+
+
 def _status(o: PhaseOutcome) -> str:
     return "done" if o.ok else "canceled" if o.canceled else "failed"
 
@@ -286,7 +308,7 @@ def run_phase(
             error = f"{first['task']}: {first['msg']}"
         else:
             error = f"status {run.runner_status}"
-        message = _first_line(first["msg"] if first and run.runner_status != "canceled" else error)
+        message = failure_message(first["msg"] if first and run.runner_status != "canceled" else error)
     duration = (run.finished - run.started).total_seconds()
     message = ctx.redactor.text(message)
     outcome = PhaseOutcome(

@@ -170,6 +170,10 @@ def test_a_changed_host_key_is_refused(old_lab: Path, ssh: SshRunner, tmp_path: 
     )
     inv = variant("impostor", host_vars={"ansible_ssh_common_args": common})
     audit_before = audit_lines(ssh)
+    # An impostor is a new connection: close the SSH masters that earlier runs keep open for
+    # ControlPersist (those were authenticated against the real host key).
+    for sock in (Path.home() / ".ansible" / "cp").glob("*"):
+        subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "lab"], capture_output=True, check=False)
 
     status = cutover("status", "-i", str(inv))
     baseline = cutover("run", "-i", str(inv), "--phase", "baseline", "--receipts-dir", str(tmp_path / "r"))

@@ -375,7 +375,9 @@ def test_recert_drift_after_a_good_run_exits_4(
     ("options", "extra"),
     [
         ([], {}),
-        (["--run-id", "20260212T011000Z-dead01"], {"cutover_run_id": "20260212T011000Z-dead01"}),
+        # on behalf of a dead run: only its own unfinished change, never back to the previous release
+        (["--run-id", "20260212T011000Z-dead01"],
+         {"cutover_run_id": "20260212T011000Z-dead01", "cutover_rollback_standalone": False}),
         (["--force-unlock"], {"cutover_rollback_force_unlock": True}),
     ],
 )
@@ -388,7 +390,7 @@ def test_rollback_on_behalf_of_a_dead_run(
     rb, recert = _receipts(tmp_path)
     assert (rb["phase"], recert["phase"]) == ("rollback", "recert")
     args = rb["inputs"]["args"]  # type: ignore[index]
-    assert args["cutover_rollback_standalone"] is True
+    assert args["cutover_rollback_standalone"] is ("--run-id" not in options)
     for key, value in extra.items():
         assert args[key] == value
     if "--run-id" in options:
@@ -400,7 +402,7 @@ def test_rollback_on_behalf_of_a_dead_run(
     else:
         assert args["cutover_run_id"] == rb["run_id"]
         assert "cutover_rollback_force_unlock" not in args or "--force-unlock" in options
-    assert "rolled back" in out and "(mode exchange)" in out
+        assert "rolled back" in out and "(mode exchange)" in out
     assert "outcome: " not in out and "rollback; exit 0" in out
 
 

@@ -271,3 +271,17 @@ def test_the_loops_documents_are_about_its_latest_run_that_changed_the_host(tmp_
     only_aborted = [r for r in everything if r["run_id"] == "R-aborted"]
     assert {r["run_id"] for r in closeout.select_run(only_aborted, loop)} == {"R-aborted"}
     assert closeout.select_run(everything, loop, run_id="R-aborted") == only_aborted
+
+
+def test_ssh_refusals_are_named_plainly() -> None:
+    from cutover.runner import failure_message
+
+    banner = (
+        'Data could not be sent to remote host "10.0.0.2". Make sure this host can be reached over ssh: '
+        "@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+    )
+    assert failure_message(banner).startswith("SSH refused: the host key does not match known_hosts")
+    assert failure_message("ssh: connect to host 127.0.0.1 port 1: Connection refused") == (
+        "SSH connection refused (nothing listens on the address and port)"
+    )
+    assert failure_message("first line\nsecond") == "first line"
