@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shlex
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -129,6 +130,37 @@ def ssh(lab: Path) -> SshRunner:
         return run([*ssh_args(), remote], check=check, timeout=timeout)
 
     return _ssh
+
+
+def host_docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`docker ...` against the lab host's own engine (its socket; for the tests' own looks only).
+
+    The package never uses this socket: it reaches the host over SSH like any server.
+    """
+    return run([*HOST_DOCKER, *args], check=check, timeout=timeout)
+
+
+def health(port: int, path: str = "/health") -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) of a service asked ON the docker host, where its port is published.
+
+    -1 when nothing answers. The controller itself cannot reach the services (a test says so).
+    """
+    proc = run([*ssh_args(), f"curl -s -m 5 -w '\\n%{{http_code}}' http://127.0.0.1:{port}{path}"], check=False)
+    body, _, code = proc.stdout.rpartition("\n")
+    if proc.returncode != 0 or not code.strip().isdigit() or code.strip() == "000":
+        return -1, {}
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except ValueError:
+        data = {"raw": body[:200]}
+    return int(code), data if isinstance(data, dict) else {"value": data}
+
+
+def controller_answers(port: int) -> bool:
+    """True when something answers on the controller's own 127.0.0.1:<port>."""
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 PsqlRunner = Callable[[str], str]
