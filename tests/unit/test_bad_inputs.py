@@ -15,21 +15,20 @@ concurrently (a thread pool), so the whole file stays fast.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.unit.plugins import load
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_INV = ROOT / "inventory" / "lab"
@@ -37,16 +36,7 @@ VALIDATE = ROOT / "roles" / "cutover_validate"
 VENV_BIN = ROOT / ".venv" / "bin"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-model_filter = _load("cutover_model", VALIDATE / "filter_plugins" / "cutover_model.py")
+model_filter = load("cutover_model", VALIDATE / "filter_plugins" / "cutover_model.py")
 
 
 def model_keys() -> list[str]:

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
+from tests.unit.plugins import ROLES, load
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-docker = _load("cutover_docker", ROLES / "cutover_common" / "filter_plugins" / "cutover_docker.py")
+docker = load("cutover_docker", ROLES / "cutover_common" / "filter_plugins" / "cutover_docker.py")
 api = docker.cutover_docker_api
 
 

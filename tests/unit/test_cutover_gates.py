@@ -3,28 +3,16 @@ a test gate that ran no test fails, naming the gate; real unittest/pytest output
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
+from tests.unit.plugins import ROLES, load
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gates = _load("cutover_gates", ROLES / "cutover_prep" / "filter_plugins" / "cutover_gates.py")
+gates = load("cutover_gates", ROLES / "cutover_prep" / "filter_plugins" / "cutover_gates.py")
 
 
 def _run(rc: int | None, stdout: str = "", stderr: str = "", gate: str = "test", cmd: str = "x", **extra: Any) -> dict:

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
+from tests.unit.plugins import ROLES, load
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-model = _load(
+model = load(
     "cutover_model", ROLES / "cutover_validate" / "filter_plugins" / "cutover_model.py"
 )
-sql = _load("cutover_sql", ROLES / "cutover_prep" / "filter_plugins" / "cutover_sql.py")
+sql = load("cutover_sql", ROLES / "cutover_prep" / "filter_plugins" / "cutover_sql.py")
 
 
 def _svc(

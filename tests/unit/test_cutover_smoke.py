@@ -3,34 +3,24 @@ HTTP server: schema refused before any request, check mode, read-only, skips tha
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from tests.unit.plugins import load
+
 VERIFY = Path(__file__).resolve().parents[2] / "roles" / "cutover_verify"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 # The module imports its schema as Ansible ships it (role module_utils).
-schema = _load("ansible.module_utils.cutover_smoke_schema", VERIFY / "module_utils" / "cutover_smoke_schema.py")
-smoke = _load("cutover_smoke_module", VERIFY / "library" / "cutover_smoke.py")
+schema = load("ansible.module_utils.cutover_smoke_schema", VERIFY / "module_utils" / "cutover_smoke_schema.py")
+smoke = load("cutover_smoke_module", VERIFY / "library" / "cutover_smoke.py")
 
 
 class _Handler(BaseHTTPRequestHandler):

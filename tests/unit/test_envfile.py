@@ -7,27 +7,17 @@ env file carries a symlink to it in its filter_plugins/.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from cutover import envfile
+
+from tests.unit.plugins import load
 
 ROOT = Path(__file__).resolve().parents[2]
 CANONICAL = ROOT / "roles" / "cutover_common" / "filter_plugins" / "cutover_envfile.py"
 PATH = "/etc/mint-modules/mint.env"
 SECRET = "s3cr3t-VALUE"
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _only_problem(text: str) -> str:
@@ -52,7 +42,7 @@ def test_the_wrapper_and_every_reading_role_use_the_same_file() -> None:
 
 
 def test_the_filter_plugin_exposes_the_filters() -> None:
-    plugin = _load("cutover_envfile_plugin", CANONICAL)
+    plugin = load("cutover_envfile_plugin", CANONICAL)
     filters = plugin.FilterModule().filters()
     assert sorted(filters) == [
         "cutover_envfile_keys",
@@ -64,7 +54,7 @@ def test_the_filter_plugin_exposes_the_filters() -> None:
 
 
 def test_prep_cutover_env_keys_delegates_to_the_parser() -> None:
-    sql = _load("cutover_sql_envkeys", ROOT / "roles" / "cutover_prep" / "filter_plugins" / "cutover_sql.py")
+    sql = load("cutover_sql_envkeys", ROOT / "roles" / "cutover_prep" / "filter_plugins" / "cutover_sql.py")
     text = "A=1\nB=\nexport C=3\nD = 4\n"
     assert sql.cutover_env_keys(text) == envfile.keys(text, lenient=True) == ["A", "C", "D"]
 

@@ -8,20 +8,19 @@ become, and placeholder addresses only.
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import json
 import os
 import re
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from tests.unit.plugins import load
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "inventory" / "example"
@@ -31,18 +30,7 @@ ANSIBLE_INVENTORY = ROOT / ".venv" / "bin" / "ansible-inventory"
 DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-model_filter = _load("cutover_model", VALIDATE / "filter_plugins" / "cutover_model.py")
+model_filter = load("cutover_model", VALIDATE / "filter_plugins" / "cutover_model.py")
 
 
 @cache
