@@ -69,8 +69,11 @@ def project_containers() -> list[str]:
 def wait_for(predicate: Any, timeout: float, what: str, every: float = 0.5) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except AssertionError:  # a command that fails while the thing is still coming up
+            pass
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
