@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, controller_answers, health, host_docker, make
+from tests.conftest import REPO_ROOT, SshRunner, controller_answers, health, host_docker, make
 
 pytestmark = pytest.mark.integration
 
@@ -142,6 +142,20 @@ def test_the_controller_cannot_reach_the_services_the_gates_passed_on(good_run: 
         assert not controller_answers(port), f"something answers on the controller's 127.0.0.1:{port}"
         code, _ = health(port)
         assert code == 200, port
+
+
+def test_the_cutover_ran_as_a_normal_user_with_become(good_run: CliRun, ssh: SshRunner) -> None:
+    """As on a real server: SSH as `deploy` (not root), root only through sudo (become)."""
+    assert good_run.code == 0
+    hostvars = json.loads(
+        subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-inventory"), "--host", "docker-host"],
+                       cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    )  # fmt: skip
+    assert hostvars["ansible_user"] == "deploy" and hostvars["ansible_become"] is True
+    assert ssh("id -un", root=False).stdout.strip() == "deploy"
+    # what the run wrote on the host is root's, written through sudo
+    owners = ssh("stat -c '%U' /opt/cutover/mint/state.json /opt/cutover/mint/audit.log").stdout.split()
+    assert owners == ["root", "root"]
 
 
 def test_verify_passes_then_catches_a_one_byte_edit(
