@@ -96,7 +96,7 @@ def out_of(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def wrapper_playbooks() -> set[int]:
-    """Pids of the ansible-playbook processes that the wrapper started (runner's cutover-* dirs)."""
+    """Pids of the ansible-playbook processes that the wrapper started (they carry the run id)."""
     pids = set()
     for proc_dir in Path("/proc").iterdir():
         if not proc_dir.name.isdigit():
@@ -105,7 +105,7 @@ def wrapper_playbooks() -> set[int]:
             cmdline = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "ansible-playbook" in cmdline and "/cutover-" in cmdline:
+        if "ansible-playbook" in cmdline and "cutover_run_id" in cmdline:
             pids.add(int(proc_dir.name))
     return pids
 
@@ -284,8 +284,8 @@ def test_the_docker_host_restarted_during_build(
     proc = subprocess.Popen([cutover_bin(), "run", "--phase", "build", "--ref", "release-broken", "--receipts-dir",
                              str(tmp_path / "r1"), "--plain"], cwd=REPO_ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    wait_for(lambda: ssh(f"test -d {ROOT}/releases/{broken}", check=False).returncode == 0, 300,
-             "the build to start shipping the release")  # fmt: skip
+    wait_for(lambda: (host_state(ssh).get("in_progress") or {}).get("target") == broken, 300,
+             "the build to record its change and start shipping the release")  # fmt: skip
     host_docker("restart", "-t", "1", "lab-docker-host")
     code = proc.wait(timeout=900)
     output = proc.stdout.read() if proc.stdout else ""
