@@ -168,7 +168,7 @@ def test_a_lock_held_by_someone_else_is_refused_and_kept(
         assert "run 20260101-000000-other" in out
         assert "age 3h12m" in out
         assert "STALE" in out
-        assert f"remove {ROOT}/lock by hand" in out
+        assert f"at {ROOT}/lock" in out and "cutover rollback --run-id 20260101-000000-other" in out
         assert json.loads(ssh(f"cat {ROOT}/lock/owner.json").stdout) == owner
         assert host_snapshot(ssh) == before
 

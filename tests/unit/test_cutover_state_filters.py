@@ -74,5 +74,12 @@ def test_refusal_without_a_change_in_progress_still_gives_the_command() -> None:
 
 
 def test_refusal_tolerates_a_lock_without_owner_record() -> None:
-    msg = state_filters.cutover_lock_refusal({"held": True, "owner": None}, None)
+    msg = state_filters.cutover_lock_refusal({"held": True, "owner": None}, {})
     assert "run ?" in msg
+
+
+def test_refusal_names_the_lock_path_and_says_nothing_of_an_unread_state() -> None:
+    msg = state_filters.cutover_lock_refusal(LOCK | {"path": "/opt/cutover/mint/lock"}, None, "build")
+    assert msg.startswith("build refused: deploy lock held by ops@ctl")
+    assert "at /opt/cutover/mint/lock." in msg
+    assert "state.json" not in msg and "cutover rollback --run-id RUN-A" in msg

@@ -38,7 +38,7 @@ def _swapped_summary(in_progress: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def cutover_lock_refusal(lock: Any, state: Any, action: str = "cutover") -> str:
+def cutover_lock_refusal(lock: Any, state: Any = None, action: str = "cutover") -> str:
     """Who holds the lock, what that run left half-done, and the command that recovers it."""
     lock = _mapping(lock)
     owner = _mapping(lock.get("owner"))
@@ -47,9 +47,12 @@ def cutover_lock_refusal(lock: Any, state: Any, action: str = "cutover") -> str:
         f"deploy lock held by {owner.get('user', '?')}@{owner.get('controller', '?')} since "
         f"{owner.get('since', '?')} (run {run}, ref {owner.get('ref', '?')}, age {lock.get('age_human') or '?'})"
         + (" - STALE" if lock.get("stale") else "")
+        + (f" at {lock['path']}" if lock.get("path") else "")
     )
     in_progress = _mapping(_mapping(state).get("in_progress"))
-    if in_progress and in_progress.get("run_id") == run:
+    if state is None:  # not read by the caller: say nothing about it
+        done = ""
+    elif in_progress and in_progress.get("run_id") == run:
         swapped = _swapped_summary(in_progress)
         done = (
             f"run {run} left a change to {in_progress.get('target', '?')} in progress: swapped {swapped}; "
@@ -67,7 +70,7 @@ def cutover_lock_refusal(lock: Any, state: Any, action: str = "cutover") -> str:
         f"(plain Ansible: ansible-playbook playbooks/rollback.yml -e cutover_run_id={run} "
         "-e cutover_rollback_standalone=false)."
     )
-    return f"{action} refused: {head}. {done}. {advice}"
+    return f"{action} refused: {head}. {done + '. ' if done else ''}{advice}"
 
 
 class FilterModule:
