@@ -95,8 +95,15 @@ def out_of(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stdout + proc.stderr
 
 
-def wrapper_playbooks() -> set[int]:
-    """Pids of the ansible-playbook processes that the wrapper started (they carry the run id)."""
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def wrapper_playbooks(wrapper: int) -> set[int]:
+    """Pids of the ansible-playbook processes started by the wrapper process `wrapper`."""
     pids = set()
     for proc_dir in Path("/proc").iterdir():
         if not proc_dir.name.isdigit():
@@ -105,9 +112,28 @@ def wrapper_playbooks() -> set[int]:
             cmdline = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "ansible-playbook" in cmdline and "cutover_run_id" in cmdline:
-            pids.add(int(proc_dir.name))
+        if "ansible-playbook" not in cmdline:
+            continue
+        pid = ancestor = int(proc_dir.name)
+        while ancestor > 1:
+            ancestor = _parent(ancestor)
+            if ancestor == wrapper:
+                pids.add(pid)
+                break
     return pids
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of `pids` that still run (a zombie counts as gone)."""
+    out = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            out.add(pid)
+    return out
 
 
 # ---------------------------------------------------------------------------------- state
@@ -320,12 +346,12 @@ def test_a_killed_controller_during_swap_recovers_through_the_cli(
 
     try:
         wait_for(swapping, 600, "the swap of files-api to begin", every=1.0)
-        playbooks = wrapper_playbooks()
+        playbooks = wrapper_playbooks(proc.pid)
         assert playbooks, "the swap runs in an ansible-playbook started by the wrapper"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    wait_for(lambda: not (playbooks & wrapper_playbooks()), 15, "the killed run's ansible-playbook to end")
+    wait_for(lambda: not alive(playbooks), 15, "the killed run's ansible-playbook to end")
     run_id = str(host_state(ssh)["in_progress"]["run_id"])
 
     baseline = cutover("run", "--phase", "baseline", "--receipts-dir", str(tmp_path / "r2"))
