@@ -336,11 +336,15 @@ def test_a_killed_controller_during_swap_recovers_through_the_cli(
     old = releases["old"]["sha"]
     before_image, _ = serving("mint-artwork")
     assert before_image.endswith(f":{old}")
-    proc = subprocess.Popen([cutover_bin(), "run", "--ref", "release-broken", "--receipts-dir",
-                             str(tmp_path / "r1"), "--plain"], cwd=REPO_ROOT, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    log = tmp_path / "killed-run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([cutover_bin(), "run", "--ref", "release-broken", "--receipts-dir",
+                                 str(tmp_path / "r1"), "--plain"], cwd=REPO_ROOT, text=True,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
 
     def swapping() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the run ended (exit {proc.returncode}) before the swap: {log.read_text()[-3000:]}")
         swapped = (host_state(ssh).get("in_progress") or {}).get("swapped") or {}
         return "files-api" in swapped
 
