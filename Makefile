@@ -16,6 +16,9 @@ export PATH := $(BIN):$(PATH)
 # (e.g. in mk/molecule.mk: `TEST_TARGETS += test-molecule`).
 TEST_TARGETS := lint test-unit test-modules test-integration
 PYTEST_ARGS  ?=
+# The lab is one shared resource per machine: commands that use it hold this lock.
+LAB_LOCK ?= /tmp/cutover-lab.lock
+export CUTOVER_LAB_LOCK := $(LAB_LOCK)
 
 .PHONY: help setup lab lab-reset lab-down demo lint test test-unit test-modules test-integration bench
 
@@ -41,9 +44,12 @@ lab-reset: setup
 
 lab-down:
 	@echo "==> taking the lab down (playbooks/lab_down.yml)"
-	@if [[ -x $(BIN)/ansible-playbook ]] && docker info >/dev/null 2>&1; then \
+	@if [[ -x $(BIN)/ansible-playbook ]]; then \
 	  $(BIN)/ansible-playbook playbooks/lab_down.yml; \
-	else echo "no .venv or no docker engine: nothing to take down"; fi
+	else \
+	  echo "no .venv: taking down the lab hosts found on this machine with scripts/lab-host.sh"; \
+	  for i in $$(scripts/lab-host.sh list); do scripts/lab-host.sh down "$$i"; done; \
+	fi
 
 # The main job. DEMO_STEPS runs after the lab is up; the cutover (issue 3/4) adds itself here,
 # e.g. in mk/cutover.mk: `DEMO_STEPS += demo-cutover`.
@@ -84,11 +90,11 @@ test-modules: setup
 	@$(BIN)/pytest -q tests/test_modules.py $(PYTEST_ARGS)
 
 test-integration: setup
-	@echo "==> integration tests (real lab; serialised with flock /tmp/cutover-lab.lock unless CUTOVER_LAB_LOCKED=1 says the caller holds it)"
+	@echo "==> integration tests (real lab; serialised with flock $(LAB_LOCK) unless CUTOVER_LAB_LOCKED=1 says the caller holds it)"
 	@if [[ "$${CUTOVER_LAB_LOCKED:-}" == 1 ]]; then \
 	  $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
 	else \
-	  CUTOVER_LAB_LOCKED=1 flock /tmp/cutover-lab.lock $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
+	  CUTOVER_LAB_LOCKED=1 flock $(LAB_LOCK) $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
 	fi
 
 -include mk/*.mk

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-LOCK_FILE = "/tmp/cutover-lab.lock"
+LOCK_FILE = os.environ.get("CUTOVER_LAB_LOCK", "/tmp/cutover-lab.lock")
 
 
 def step(args: list[str], env: dict[str, str] | None = None) -> float:

@@ -8,7 +8,8 @@ REPO_ROOT="$PWD"
 VENV="$REPO_ROOT/.venv"
 PY="${CUTOVER_PYTHON:-python3}"
 DOCKERD_LOG="/var/log/cutover-dockerd.log"
-APT_PACKAGES=(docker.io debootstrap git make openssh-client postgresql-client rsync ca-certificates curl)
+# iproute2 (ip netns, veth) and util-linux (nsenter, findmnt): the lab's hosts (scripts/lab-host.sh).
+APT_PACKAGES=(docker.io debootstrap git make openssh-client postgresql-client rsync ca-certificates curl iproute2 util-linux)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }

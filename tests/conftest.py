@@ -1,10 +1,14 @@
 """Session fixtures shared by every test file.
 
-Integration tests use the real lab (Docker engine, SSH to docker-host, Postgres, object store).
-The lab is one shared resource: `make test-integration` holds `flock /tmp/cutover-lab.lock`
-for the whole run and sets CUTOVER_LAB_LOCKED=1. When pytest is started another way, the
-`lab` fixture takes the same lock itself for the session. Never call `flock` on that file
-from inside a test: it would wait for the session's own lock forever.
+Integration tests use the real lab: a docker host that is its own machine (network namespace
+cutover-lab-h1 with its own Docker engine, scripts/lab-host.sh), reached over SSH at
+10.231.1.2 as `deploy` (passwordless sudo), with Postgres and the object store on its engine.
+The controller reaches nothing of it but SSH (and, for the tests' own inspection, the host's
+engine socket /run/cutover-lab-h1.sock on this machine).
+The lab is one shared resource: `make test-integration` holds `flock $CUTOVER_LAB_LOCK`
+(default /tmp/cutover-lab.lock) for the whole run and sets CUTOVER_LAB_LOCKED=1. When pytest
+is started another way, the `lab` fixture takes the same lock itself for the session. Never
+call `flock` on that file from inside a test: it would wait for the session's own lock forever.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import fcntl
 import json
 import os
 import shlex
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,8 +27,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAB_DIR = REPO_ROOT / ".lab"
-LOCK_FILE = "/tmp/cutover-lab.lock"
-SSH_PORT = 2222
+LOCK_FILE = os.environ.get("CUTOVER_LAB_LOCK", "/tmp/cutover-lab.lock")
+# Lab host 1 (inventory/lab/hosts.yml, scripts/lab-host.sh).
+HOST_INDEX = 1
+HOST_ADDR = f"10.231.{HOST_INDEX}.2"
+HOST_NETNS = f"cutover-lab-h{HOST_INDEX}"
+HOST_SOCKET = f"/run/cutover-lab-h{HOST_INDEX}.sock"
+SSH_PORT = 22
+SSH_USER = "deploy"
+# The host's own engine, from the controller (tests only: the package itself goes over SSH).
+HOST_DOCKER = ["docker", "-H", f"unix://{HOST_SOCKET}"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -88,7 +101,7 @@ def lab_secrets(lab: Path) -> dict[str, str]:
 SshRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def ssh_args() -> list[str]:
+def ssh_args(user: str = SSH_USER) -> list[str]:
     return [
         "ssh",
         "-i", str(LAB_DIR / "ssh" / "id_ed25519"),
@@ -98,18 +111,56 @@ def ssh_args() -> list[str]:
         "-o", "BatchMode=yes",
         "-o", "ConnectTimeout=10",
         "-p", str(SSH_PORT),
-        "root@127.0.0.1",
+        f"{user}@{HOST_ADDR}",
     ]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def ssh(lab: Path) -> SshRunner:
-    """ssh(cmd, check=True, timeout=120): run a shell command on docker-host over real SSH."""
+    """ssh(cmd, check=True, timeout=120, root=True): run a shell command on docker-host over real SSH.
 
-    def _ssh(cmd: str, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return run([*ssh_args(), cmd], check=check, timeout=timeout)
+    Logs in as `deploy`; with root=True (the default) the command runs as root through
+    deploy's passwordless sudo (`sudo -n sh -c <cmd>`), root=False runs it as deploy.
+    """
+
+    def _ssh(
+        cmd: str, *, check: bool = True, timeout: float = 120, root: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        remote = f"sudo -n sh -c {shlex.quote(cmd)}" if root else cmd
+        return run([*ssh_args(), remote], check=check, timeout=timeout)
 
     return _ssh
+
+
+def host_docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`docker ...` against the lab host's own engine (its socket; for the tests' own looks only).
+
+    The package never uses this socket: it reaches the host over SSH like any server.
+    """
+    return run([*HOST_DOCKER, *args], check=check, timeout=timeout)
+
+
+def health(port: int, path: str = "/health") -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON body) of a service asked ON the docker host, where its port is published.
+
+    -1 when nothing answers. The controller itself cannot reach the services (a test says so).
+    """
+    proc = run([*ssh_args(), f"curl -s -m 5 -w '\\n%{{http_code}}' http://127.0.0.1:{port}{path}"], check=False)
+    body, _, code = proc.stdout.rpartition("\n")
+    if proc.returncode != 0 or not code.strip().isdigit() or code.strip() == "000":
+        return -1, {}
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except ValueError:
+        data = {"raw": body[:200]}
+    return int(code), data if isinstance(data, dict) else {"value": data}
+
+
+def controller_answers(port: int) -> bool:
+    """True when something answers on the controller's own 127.0.0.1:<port>."""
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 PsqlRunner = Callable[[str], str]
@@ -117,13 +168,14 @@ PsqlRunner = Callable[[str], str]
 
 @pytest.fixture(scope="session")
 def psql(lab: Path) -> PsqlRunner:
-    """psql(sql) -> unaligned, tuples-only output, via `docker exec mint-postgres psql`."""
+    """psql(sql) -> unaligned, tuples-only output, via `ssh deploy@host sudo docker exec mint-postgres psql`."""
 
     def _psql(sql: str) -> str:
-        proc = run(
-            ["docker", "exec", "-i", "mint-postgres", "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+        remote = shlex.join(
+            ["sudo", "-n", "docker", "exec", "-i", "mint-postgres", "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
              "-U", "mint", "-d", "mint", "-c", sql],
         )  # fmt: skip
+        proc = run([*ssh_args(), remote])
         return proc.stdout.strip()
 
     return _psql

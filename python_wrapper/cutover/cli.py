@@ -51,9 +51,11 @@ RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENV_HELP = """\
 environment:
   CUTOVER_HOME          the cutover checkout (default: the one this package is installed from)
-  ORDER_INTAKE_API_KEY, FILES_API_KEY (and any key in cutover_smoke_api_keys)
-                        API keys for the keyed smoke checks; without them those checks are
-                        skipped. Their values are redacted from everything cutover writes.
+API keys of the keyed smoke checks (e.g. ORDER_INTAKE_API_KEY, FILES_API_KEY: the names in
+the checks' requires_keys) are read on the docker host from cutover_env_file, the env file the
+services read; nothing is needed in this environment. A check whose key the host's env file
+lacks is skipped. Values of these keys and of cutover_secret_env that cutover knows (the lab's
+.lab/secrets.env, this environment) are redacted from everything it writes.
 """
 
 FILES_HELP = """\
@@ -335,8 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         help="create, reset or remove the local lab",
         description=textwrap.dedent("""\
-            The lab: a docker host reachable over SSH on 127.0.0.1:2222, Postgres, an S3 store
-            and the old release of the example services.
+            The lab: a docker host that is its own machine (network namespace cutover-lab-h1 with
+            its own Docker engine) reachable over SSH at 10.231.1.2 as deploy (sudo), Postgres,
+            an S3 store and the old release of the example services on it.
 
               up      make lab         (idempotent)
               reset   make lab-reset   (back to the old release, original data)

@@ -174,9 +174,18 @@ def facts_from_inventory_json(path: Path, data: dict[str, Any]) -> InventoryFact
         facts.hosts[host] = f"{address}:{port}" if port else address
         facts.project = str(hv.get("cutover_project", facts.project))
         facts.secret_env = [str(x) for x in hv.get("cutover_secret_env") or facts.secret_env]
+        # The keyed smoke checks read their keys on the host (cutover_env_file); their names are
+        # the checks' requires_keys, plus any name of the (off by default) cutover_smoke_api_keys
+        # override. The redactor masks the values of these names wherever it knows them.
+        names: list[str] = []
+        for check in hv.get("cutover_smoke_checks") or []:
+            if isinstance(check, dict) and isinstance(check.get("requires_keys"), list):
+                names.extend(str(k) for k in check["requires_keys"])
         keys = hv.get("cutover_smoke_api_keys") or {}
         if isinstance(keys, dict):
-            facts.smoke_key_names = [str(k) for k in keys]
+            names.extend(str(k) for k in keys)
+        if names:
+            facts.smoke_key_names = sorted(set(names))
         facts.ref = str(hv.get("cutover_ref", facts.ref))
         facts.root_dir = str(hv.get("cutover_root", facts.root_dir))
         services = hv.get("cutover_services") or []

@@ -12,15 +12,13 @@ import os
 import re
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, make
+from tests.conftest import REPO_ROOT, SshRunner, controller_answers, health, host_docker, make
 
 pytestmark = pytest.mark.integration
 
@@ -79,16 +77,6 @@ def cutover(
                           timeout=timeout, check=False)  # fmt: skip
 
 
-def health(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/health", timeout=5
-        ) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
 def assert_no_secret(folder: Path, printed: str, secrets: dict[str, str]) -> None:
     """No secret in what was printed or written: raw, JSON-escaped (once or twice) or quoted."""
     forms: dict[str, set[str]] = {}
@@ -113,15 +101,9 @@ def good_run(
 ) -> CliRun:
     make("lab-reset")
     receipts = tmp_path_factory.mktemp("receipts-good")
-    keys = {k: lab_secrets[k] for k in ("ORDER_INTAKE_API_KEY", "FILES_API_KEY")}
-    proc = cutover(
-        "run",
-        "--receipts-dir",
-        str(receipts),
-        "--loop-id",
-        "LOOP-MINT-CUTOVER-IT-GOOD",
-        env=keys,
-    )
+    # No API key in the controller's environment (cutover() strips them): the keyed smoke
+    # checks read them on the host, from the env file the services read.
+    proc = cutover("run", "--receipts-dir", str(receipts), "--loop-id", "LOOP-MINT-CUTOVER-IT-GOOD")
     return CliRun(proc.returncode, proc.stdout, proc.stderr, receipts)
 
 
@@ -150,7 +132,30 @@ def test_a_good_run_exits_0_with_one_receipt_per_phase(
         code, body = health(port)
         assert code == 200 and body["status"] == "ok", (port, body)
     verify = docs[PHASES.index("verify")]
-    assert verify["smoke"]["failed"] == 0
+    assert verify["smoke"]["summary"] == "8 passed", verify["smoke"]
+
+
+def test_the_controller_cannot_reach_the_services_the_gates_passed_on(good_run: CliRun) -> None:
+    """Every probe ran on the host: the services publish on the host's loopback, not ours."""
+    assert good_run.code == 0
+    for port in (3500, 3400, 3341):
+        assert not controller_answers(port), f"something answers on the controller's 127.0.0.1:{port}"
+        code, _ = health(port)
+        assert code == 200, port
+
+
+def test_the_cutover_ran_as_a_normal_user_with_become(good_run: CliRun, ssh: SshRunner) -> None:
+    """As on a real server: SSH as `deploy` (not root), root only through sudo (become)."""
+    assert good_run.code == 0
+    hostvars = json.loads(
+        subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-inventory"), "--host", "docker-host"],
+                       cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    )  # fmt: skip
+    assert hostvars["ansible_user"] == "deploy" and hostvars["ansible_become"] is True
+    assert ssh("id -un", root=False).stdout.strip() == "deploy"
+    # what the run wrote on the host is root's, written through sudo
+    owners = ssh("stat -c '%U' /opt/cutover/mint/state.json /opt/cutover/mint/audit.log").stdout.split()
+    assert owners == ["root", "root"]
 
 
 def test_verify_passes_then_catches_a_one_byte_edit(
@@ -207,8 +212,7 @@ def test_a_run_that_changes_nothing_leaves_the_good_release_alone(
     assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "nothing on the host was changed by this run" in proc.stdout + proc.stderr
     for name in ("files-api", "order-intake", "quote-page"):
-        image = subprocess.run(["docker", "inspect", "-f", "{{.Config.Image}} {{.State.Status}}", name],
-                               capture_output=True, text=True, check=False).stdout.strip()  # fmt: skip
+        image = host_docker("inspect", "-f", "{{.Config.Image}} {{.State.Status}}", name, check=False).stdout.strip()
         assert image.endswith(f":{new} running"), (name, image)
     code, body = health(3400)
     assert code == 200 and body["status"] == "ok"

@@ -1,4 +1,8 @@
-"""The lab, end to end, against the real engine, SSH, Postgres and object store.
+"""The lab, end to end: a docker host that is its own machine, reached over SSH only.
+
+Host 1 is a network namespace with its own Docker engine (scripts/lab-host.sh); the controller
+reaches it over SSH at 10.231.1.2 as `deploy` with sudo. Postgres, the object store and the old
+release run on the host's engine and publish on the host's own loopback only.
 
 Order matters inside this file: the first test takes the lab down and brings it up from
 nothing (leaving it up for every later test), the reset test runs last.
@@ -7,15 +11,24 @@ nothing (leaving it up for every later test), the reset test runs last.
 from __future__ import annotations
 
 import json
-import subprocess
-import urllib.error
-import urllib.request
+import os
+import socket
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import PsqlRunner, SshRunner, make, run
+from tests.conftest import (
+    HOST_ADDR,
+    HOST_DOCKER,
+    HOST_INDEX,
+    HOST_NETNS,
+    HOST_SOCKET,
+    PsqlRunner,
+    SshRunner,
+    make,
+    run,
+    ssh_args,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +41,7 @@ SEED_IDS = [1, 2, 3, 4, 5]
 # The bucket is read inside the object store's container with the credentials Docker gave it,
 # so no shell sources the env file (a shell reads `$`, quotes and `\` unlike Docker).
 LIST_OBJECTS = [
-    "docker", "exec", "mint-minio", "python3", "-c",
+    *HOST_DOCKER, "exec", "mint-minio", "python3", "-c",
     "import boto3, json, os\n"
     's3 = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",'
     ' aws_access_key_id=os.environ["MINIO_ACCESS_KEY"], aws_secret_access_key=os.environ["MINIO_SECRET_KEY"])\n'
@@ -36,66 +49,111 @@ LIST_OBJECTS = [
     'print(json.dumps(sorted(o["Key"] for o in r.get("Contents", []))))',
 ]  # fmt: skip
 PUT_OBJECT = [
-    "docker", "exec", "mint-minio", "python3", "-c",
+    *HOST_DOCKER, "exec", "mint-minio", "python3", "-c",
     "import boto3, os\n"
     's3 = boto3.client("s3", endpoint_url="http://127.0.0.1:9000", region_name="us-east-1",'
     ' aws_access_key_id=os.environ["MINIO_ACCESS_KEY"], aws_secret_access_key=os.environ["MINIO_SECRET_KEY"])\n'
     's3.put_object(Bucket=os.environ["BUCKET"], Key="seeds/99.json", Body=b"{}")',
 ]  # fmt: skip
+DATA_ROOT = Path(f"/var/lib/cutover-lab/h{HOST_INDEX}")
+PIDFILE = Path(f"/run/cutover-lab/h{HOST_INDEX}.pid")
 
 
-def lab_resources() -> list[str]:
-    """Every container, network and volume labelled cutover.lab=true or cutover.project=mint.
-
-    Only this lab's project: other projects' containers (and molecule's) on the same engine are
-    not the lab's and must survive lab-down/lab-reset.
-    """
+def lab_host_leftovers() -> list[str]:
+    """Anything of lab host 1 on this machine: namespace, veth, engine process, socket, data root."""
     found: list[str] = []
-    for kind in ("container", "network", "volume"):
-        for label in ("cutover.lab=true", "cutover.project=mint"):
-            cmd = ["docker", kind, "ls", "-q", "--filter", f"label={label}"]
-            if kind == "container":
-                cmd.insert(3, "-a")
-            found += [f"{kind}:{x}" for x in run(cmd).stdout.split()]
+    if HOST_NETNS in run(["ip", "netns", "list"]).stdout.split():
+        found.append(f"netns {HOST_NETNS}")
+    if run(["ip", "link", "show", f"cutlab-h{HOST_INDEX}"], check=False).returncode == 0:
+        found.append(f"veth cutlab-h{HOST_INDEX}")
+    for path in (DATA_ROOT, PIDFILE, Path(HOST_SOCKET), Path(f"/run/cutover-lab/h{HOST_INDEX}")):
+        if path.exists():
+            found.append(str(path))
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if HOST_SOCKET in cmdline or f"/run/cutover-lab/h{HOST_INDEX}/" in cmdline:
+            found.append(f"process {pid}: {cmdline[:80]}")
+    found += [f"lab host {i}" for i in run(["scripts/lab-host.sh", "list"]).stdout.split()]
     return found
 
 
-def get_health(port: int) -> tuple[int, dict[str, Any]]:
+def host_health(ssh: SshRunner, port: int) -> tuple[str, dict[str, str]]:
+    """GET /health on the host's own loopback, over SSH (as deploy: no root needed)."""
+    out = ssh(f"curl -s -w '\\n%{{http_code}}' http://127.0.0.1:{port}/health", root=False).stdout.strip().splitlines()
+    return out[-1], json.loads(out[0]) if len(out) > 1 and out[0] else {}
+
+
+def connect(addr: str, port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+        with socket.create_connection((addr, port), timeout=3):
+            return True
+    except OSError:
+        return False
 
 
 def test_lab_down_then_up_from_nothing(lab_lock: None, repo_root: Path) -> None:
     make("lab-down")
-    assert lab_resources() == [], "lab-down left labelled containers/networks/volumes behind"
+    assert lab_host_leftovers() == [], "lab-down left parts of the lab host behind"
     assert not (repo_root / ".lab" / "secrets.env").exists()
     assert not (repo_root / ".lab" / "ssh").exists()
+    make("lab-down")  # nothing there: still fine
     make("lab")
-    names = run(["docker", "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout.split()
+    names = run([*HOST_DOCKER, "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout.split()
     assert sorted(names) == ["lab-docker-host", "mint-artwork", "mint-minio", "mint-postgres", "mint-quote-page"]
 
 
-@pytest.mark.parametrize("service", list(OLD_SERVICES))
-def test_health_ok_via_loopback(lab: Path, service: str) -> None:
-    port, expected = OLD_SERVICES[service]
-    status, body = get_health(port)
-    assert (status, body) == (200, expected)
+def test_lab_host_is_its_own_machine(lab: Path) -> None:
+    """Its own namespace, engine (pid file, socket, data root) and the docker-host in its host network."""
+    assert HOST_NETNS in run(["ip", "netns", "list"]).stdout.split()
+    info = run([*HOST_DOCKER, "info", "--format", "{{.DockerRootDir}} {{.Driver}}"]).stdout.split()
+    assert info == [str(DATA_ROOT / "docker"), "overlay2"]
+    pid = PIDFILE.read_text().strip()
+    assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+    mode = run([*HOST_DOCKER, "inspect", "-f", "{{.HostConfig.NetworkMode}}", "lab-docker-host"]).stdout.strip()
+    assert mode == "host"
 
 
 @pytest.mark.parametrize("service", list(OLD_SERVICES))
 def test_health_ok_via_ssh_on_docker_host(ssh: SshRunner, service: str) -> None:
     port, expected = OLD_SERVICES[service]
-    out = ssh(f"curl -s -w '\\n%{{http_code}}' http://127.0.0.1:{port}/health").stdout.strip().splitlines()
-    assert out[-1] == "200"
-    assert json.loads(out[0]) == expected
+    assert host_health(ssh, port) == ("200", expected)
 
 
-def test_ansible_pings_docker_host_over_ssh(lab: Path) -> None:
+@pytest.mark.parametrize("service", list(OLD_SERVICES))
+def test_controller_cannot_reach_the_services(lab: Path, service: str) -> None:
+    """The services publish on the host's loopback: the controller reaches them neither at the
+    host's address nor on its own loopback (only SSH goes through)."""
+    port, _ = OLD_SERVICES[service]
+    assert connect(HOST_ADDR, 22)
+    assert not connect(HOST_ADDR, port)
+    # On this machine's loopback: nothing, or (on a shared machine) another engine's container,
+    # never a process of the lab host's engine.
+    engine_pid = PIDFILE.read_text().strip()
+    listeners = run(["ss", "-Htlnp", f"sport = :{port}"]).stdout
+    for pid in {p.split("=")[1] for p in listeners.replace(",", " ").split() if p.startswith("pid=")}:
+        ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        assert ppid != engine_pid, f"the lab host's engine publishes :{port} on the controller"
+    if not listeners.strip():
+        proc = run(["curl", "-s", "-m", "3", f"http://127.0.0.1:{port}/health"], check=False)
+        assert proc.returncode != 0 and proc.stdout == "", "the controller's loopback answered"
+
+
+def test_ansible_reaches_the_host_as_deploy_with_become(lab: Path) -> None:
     proc = run([".venv/bin/ansible", "docker-host", "-m", "ansible.builtin.ping"])
     assert "docker-host | SUCCESS" in proc.stdout and "pong" in proc.stdout
+    become = run([".venv/bin/ansible", "docker-host", "-m", "ansible.builtin.command", "-a", "id -un"])
+    assert become.stdout.strip().splitlines()[-1] == "root"
+    plain = run([".venv/bin/ansible", "docker-host", "-m", "ansible.builtin.command", "-a", "id -un",
+                 "-e", "ansible_become=false"])  # fmt: skip
+    assert plain.stdout.strip().splitlines()[-1] == "deploy"
+
+
+def test_root_login_by_key_stays_possible(lab: Path) -> None:
+    proc = run([*ssh_args("root"), "id -u"])
+    assert proc.stdout.strip() == "0"
 
 
 def test_host_key_checking_rejects_unknown_host(lab: Path, tmp_path: Path) -> None:
@@ -103,7 +161,7 @@ def test_host_key_checking_rejects_unknown_host(lab: Path, tmp_path: Path) -> No
     empty.write_text("")
     proc = run(
         ["ssh", "-i", str(lab / "ssh" / "id_ed25519"), "-o", f"UserKnownHostsFile={empty}",
-         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-p", "2222", "root@127.0.0.1", "true"],
+         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"deploy@{HOST_ADDR}", "true"],
         check=False,
     )  # fmt: skip
     assert proc.returncode != 0 and "Host key verification failed" in proc.stderr
@@ -112,6 +170,7 @@ def test_host_key_checking_rejects_unknown_host(lab: Path, tmp_path: Path) -> No
 def test_env_files_are_private(lab: Path, lab_secrets: dict[str, str], ssh: SshRunner) -> None:
     assert (lab / "secrets.env").stat().st_mode & 0o777 == 0o600
     assert ssh("stat -c '%a %U' /etc/mint-modules/mint.env").stdout.split() == ["600", "root"]
+    assert ssh("cat /etc/mint-modules/mint.env", root=False, check=False).returncode != 0
     keys = ssh("cut -d= -f1 /etc/mint-modules/mint.env").stdout.split()
     for key in ("DATABASE_URL", "MINIO_ENDPOINT", "MINIO_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_BUCKET",
                 "FILES_API_URL", "FILES_API_KEY", "ORDER_INTAKE_API_KEY"):  # fmt: skip
@@ -122,7 +181,7 @@ def test_env_files_are_private(lab: Path, lab_secrets: dict[str, str], ssh: SshR
 def test_old_release_runs_the_old_way(lab: Path, releases: dict[str, dict[str, str]], ssh: SshRunner) -> None:
     old = releases["old"]["sha"]
     for container, module in (("mint-artwork", "artwork"), ("mint-quote-page", "quote-page")):
-        image = run(["docker", "inspect", "-f", "{{.Config.Image}}", container]).stdout.strip()
+        image = ssh(f"docker inspect -f '{{{{.Config.Image}}}}' {container}").stdout.strip()
         assert image == f"mint-modules/{module}:{old}"
     assert ssh("test -f /srv/mint-modules/artwork/Dockerfile && echo yes").stdout.strip() == "yes"
 
@@ -146,17 +205,15 @@ def test_lab_reset_restores_old_release_and_data(lab: Path, psql: PsqlRunner, ss
     psql("DELETE FROM artwork_seeds WHERE id = 2; ALTER TABLE artwork_seeds ADD COLUMN metadata jsonb")
     run(PUT_OBJECT)
     ssh("mkdir -p /opt/cutover/mint/lock && echo '{}' > /opt/cutover/mint/lock/owner.json")
-    run(["docker", "run", "-d", "--name", "files-api--leftover", "--label", "cutover.project=mint",
-         "cutover-lab/base:bookworm", "sleep", "600"])  # fmt: skip
+    ssh("docker run -d --name files-api--leftover --label cutover.project=mint cutover-lab/base:bookworm sleep 600")
     # Another project's kept container on the same engine: not the lab's, must survive.
-    run(["docker", "create", "--name", "files-api--otherproject", "--label", "cutover.project=otherproject",
-         "cutover-lab/base:bookworm", "sleep", "600"])  # fmt: skip
+    ssh("docker create --name files-api--otherproject --label cutover.project=otherproject "
+        "cutover-lab/base:bookworm sleep 600")  # fmt: skip
     try:
         make("lab-reset")
-        other = run(["docker", "ps", "-aq", "--filter", "name=^files-api--otherproject$"]).stdout.split()
+        other = ssh("docker ps -aq --filter name=^files-api--otherproject$").stdout.split()
     finally:
-        for name in ("files-api--leftover", "files-api--otherproject"):
-            subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        ssh("docker rm -f files-api--leftover files-api--otherproject", check=False)
     assert other != [], "lab-reset removed another project's container"
 
     assert psql("SELECT id FROM artwork_seeds ORDER BY id").split() == [str(i) for i in SEED_IDS]
@@ -165,6 +222,6 @@ def test_lab_reset_restores_old_release_and_data(lab: Path, psql: PsqlRunner, ss
     ).split()
     assert json.loads(run(LIST_OBJECTS).stdout) == sorted(f"seeds/{i}.json" for i in SEED_IDS)
     assert ssh("test -e /opt/cutover && echo present || echo absent").stdout.strip() == "absent"
-    assert run(["docker", "ps", "-aq", "--filter", "label=cutover.project=mint"]).stdout.split() == []
+    assert ssh("docker ps -aq --filter label=cutover.project=mint").stdout.split() == []
     for port, expected in OLD_SERVICES.values():
-        assert get_health(port) == (200, expected)
+        assert host_health(ssh, port) == ("200", expected)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, PsqlRunner, SshRunner, make, run
+from tests.conftest import REPO_ROOT, PsqlRunner, SshRunner, host_docker, make, run
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ def host_snapshot(ssh: SshRunner) -> str:
         f"if [ -d {ROOT} ]; then find {ROOT} -path {ROOT}/audit.log -prune -o -print | sort; fi",
     ).stdout
     fmt = "{{.Names}} {{.Image}} {{.State}}"
-    containers = run(["docker", "ps", "-a", "--format", fmt]).stdout.splitlines()
+    containers = host_docker("ps", "-a", "--format", fmt).stdout.splitlines()
     ours = sorted(
         c for c in containers if c.split(" ")[0].split("--")[0] in PROJECT_CONTAINERS
     )
@@ -70,7 +70,7 @@ def host_snapshot(ssh: SshRunner) -> str:
 
 
 def serving_image(name: str) -> str:
-    return run(["docker", "inspect", "-f", "{{.Config.Image}}", name]).stdout.strip()
+    return host_docker("inspect", "-f", "{{.Config.Image}}", name).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +261,7 @@ def test_a_migration_with_an_sql_error_rolls_back_and_swaps_nothing(
     assert set(ledger_before.split(",")) <= set(ledger_after.split(","))
     assert {name: serving_image(name) for name in images_before} == images_before
     assert (
-        run(["docker", "ps", "-a", "-q", "-f", "name=^order-intake$"]).stdout.strip()
+        host_docker("ps", "-a", "-q", "-f", "name=^order-intake$").stdout.strip()
         == ""
     )
     assert ssh(f"test -e {ROOT}/lock", check=False).returncode != 0
@@ -353,7 +353,7 @@ def test_build_ships_the_commit_and_is_idempotent(
     for image in ("artwork", "order-intake", "quote-page"):
         ref = f"mint-modules/{image}:{sha}"
         fmt = "{{json .Config.Labels}}"
-        labels = run(["docker", "image", "inspect", "-f", fmt, ref]).stdout
+        labels = host_docker("image", "inspect", "-f", fmt, ref).stdout
         if (
             built_here
         ):  # an image whose tag already existed is not rebuilt (nor relabelled)

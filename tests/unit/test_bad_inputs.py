@@ -384,6 +384,18 @@ CASES = [
     Case("project-name", setp("cutover_project", "Mint Project"), "cutover_project", "must match"),
     Case("no-services", setp("cutover_services", []), "cutover_services", "must be a non-empty list of services"),
     Case("root-missing", setp("cutover_root", None), "cutover_root", "must be an absolute path"),
+    # the Docker endpoint (cutover_docker_host): unix:///abs/path or tcp://host:port
+    Case("docker-host-no-scheme", setp("cutover_docker_host", "/var/run/docker.sock"), "cutover_docker_host",
+         "no scheme (expected unix:///absolute/path/to/docker.sock or tcp://host:port)"),
+    Case("docker-host-relative", setp("cutover_docker_host", "unix://var/run/docker.sock"), "cutover_docker_host",
+         "the socket path must be absolute"),
+    Case("docker-host-no-port", setp("cutover_docker_host", "tcp://docker.example.com"), "cutover_docker_host",
+         "is not tcp://host:port"),
+    Case("docker-host-http", setp("cutover_docker_host", "http://127.0.0.1:2375"), "cutover_docker_host",
+         "scheme 'http' is not supported"),
+    Case("docker-host-port-range", setp("cutover_docker_host", "tcp://10.0.0.5:99999"), "cutover_docker_host",
+         "port 99999 is not 1-65535"),
+    Case("docker-host-type", setp("cutover_docker_host", 2375), "cutover_docker_host", "is not a Docker endpoint"),
 ]
 BY_ID = {c.id: c for c in CASES}
 
@@ -420,6 +432,12 @@ def test_the_spec_and_the_filter_know_the_same_keys() -> None:
         ("cutover_run_id", "20261130-061352-a1b2c3"),  # cutover_common run_id.yml's
         ("cutover_run_id", "molecule-cutover-validate"),
         ("cutover_root", "/opt/cutover/mint"),
+        ("cutover_docker_host", "unix:///var/run/docker.sock"),
+        ("cutover_docker_host", "unix:///run/user/1000/docker.sock"),
+        ("cutover_docker_host", "tcp://10.0.0.5:2375"),
+        ("cutover_docker_host", "tcp://docker-1.internal.example.com:2375"),
+        ("cutover_docker_host", "tcp://[::1]:2375"),
+        ("cutover_docker_host", None),  # not set: the default applies
         ("cutover_base_image", "cutover-lab/base:bookworm"),
         ("cutover_base_image", "debian@sha256:" + "a" * 64),
         ("services.0.image", "localhost:5000/mint/artwork"),

@@ -139,6 +139,11 @@ def test_missing_keys_skip_the_check_and_its_dependants(server: str, calls: list
     assert ("POST", "/items") not in calls
 
 
+def test_a_skipped_check_names_where_its_key_was_looked_for(server: str) -> None:
+    results = smoke.run_suite(suite(server), {}, 5, keys_source="/etc/app.env on web-1")
+    assert results[3]["detail"] == "no value for API in /etc/app.env on web-1"
+
+
 def test_a_status_outside_the_expected_list_fails(server: str, calls: list[Any]) -> None:
     check = {"name": "x", "url": f"{server}/nope", "status": [200, 201]}
     (result,) = smoke.run_suite([check], {}, 5)

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Downtime prober: requests every service's health URL every ~50 ms until a stop file appears.
+"""Downtime prober: requests every service's health URL every ~50 ms until told to stop.
 
-Run on the controller during the swap. Writes JSON {svc: {requests, failed, longest_gap_s}}.
-A gap is the time from the first failed request to the next successful one. A service that
-did not exist before the swap counts its own unavailability only after it first answered.
-Stdlib only, so any Python 3.8+ runs it.
+Copied to the docker host and run there (in the background) during the swap, so the URLs are
+the addresses the host sees. Stops when the stop file appears, on SIGTERM/SIGINT, or after
+--max-duration; then writes JSON {"duration_s", "services": {svc: {requests, failed,
+longest_gap_s, still_down}}} to --out (atomically). With --pid-file it writes its pid there
+once the first round of requests is done (so the caller knows it measures) and removes it
+when it ends. A gap is the time from the first failed request to the next successful one. A
+service that did not exist before the swap counts its own unavailability only after it first
+answered. Stdlib only, so any Python 3.8+ runs it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -61,6 +66,13 @@ def answer_ok(url: str, timeout: float) -> bool:
         return False
 
 
+def write_atomically(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -73,7 +85,15 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.05)
     parser.add_argument("--timeout", type=float, default=0.5)
     parser.add_argument("--max-duration", type=float, default=900.0)
+    parser.add_argument("--pid-file", default="")
     args = parser.parse_args()
+    stop = {"signal": 0}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     spec: dict[str, dict[str, Any]] = json.loads(args.services)
     probes = {
         name: Probe(str(s["url"]), bool(s.get("existed", True)))
@@ -81,23 +101,22 @@ def main() -> int:
     }
     deadline = time.monotonic() + args.max_duration
     started = time.monotonic()
-    while not os.path.exists(args.stop_file) and time.monotonic() < deadline:
+    rounds = 0
+    while not stop["signal"] and not os.path.exists(args.stop_file) and time.monotonic() < deadline:
         tick = time.monotonic()
         for probe in probes.values():
             ok = answer_ok(probe.url, args.timeout)
             probe.record(ok, time.monotonic())
+        rounds += 1
+        if rounds == 1 and args.pid_file:
+            write_atomically(args.pid_file, f"{os.getpid()}\n")
         time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))
     now = time.monotonic()
     result = {name: probe.finish(now) for name, probe in probes.items()}
-    tmp = args.out + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(
-            {"duration_s": round(now - started, 3), "services": result},
-            handle,
-            indent=2,
-            sort_keys=True,
-        )
-    os.replace(tmp, args.out)
+    document = {"duration_s": round(now - started, 3), "rounds": rounds, "services": result}
+    write_atomically(args.out, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    if args.pid_file and os.path.exists(args.pid_file):
+        os.unlink(args.pid_file)
     print(json.dumps(result, sort_keys=True))
     return 0
 

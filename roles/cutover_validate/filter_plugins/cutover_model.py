@@ -5,7 +5,9 @@ Filters:
   cutover_service_order(services) -> list[str]   dependency order (dependencies first)
 
 The smoke-check schema is shared with the smoke runner (defence in depth): it lives in
-roles/cutover_verify/module_utils/cutover_smoke_schema.py and is loaded from there.
+roles/cutover_verify/module_utils/cutover_smoke_schema.py and is loaded from there. The rules
+of ``cutover_docker_host`` (unix:///abs/path or tcp://host:port) are those of the
+cutover_docker_api filter (roles/cutover_common/filter_plugins/cutover_docker.py).
 """
 
 from __future__ import annotations
@@ -55,25 +57,24 @@ MIGRATION_KEYS = ("database", "paths", "lock_timeout_s")
 DATABASE_KEYS = ("env_key", "host", "port")
 
 
-def _load_smoke_schema() -> Any:
-    """The smoke-check schema shared with library/cutover_smoke.py (one set of rules)."""
-    name = "cutover_smoke_schema"
+def _load_sibling(name: str, *parts: str) -> Any:
+    """A pure module of another role of the package, loaded by path (one set of rules)."""
     if name in sys.modules:
         return sys.modules[name]
-    path = (
-        Path(__file__).resolve().parents[2]
-        / "cutover_verify" / "module_utils" / "cutover_smoke_schema.py"
-    )
+    path = Path(__file__).resolve().parents[2].joinpath(*parts)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the package
-        raise ImportError(f"cannot load the smoke-check schema from {path}")
+        raise ImportError(f"cannot load {name} from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-smoke_schema = _load_smoke_schema()
+# The smoke-check schema shared with library/cutover_smoke.py, and the Docker endpoint rules
+# shared with the cutover_docker_api filter (roles/cutover_common/filter_plugins/cutover_docker.py).
+smoke_schema = _load_sibling("cutover_smoke_schema", "cutover_verify", "module_utils", "cutover_smoke_schema.py")
+docker_endpoint = _load_sibling("cutover_docker", "cutover_common", "filter_plugins", "cutover_docker.py")
 
 
 def _known(names: Sequence[str]) -> str:
@@ -472,6 +473,10 @@ def _check_scalars(model: Mapping[str, Any], errors: list[str]) -> None:
             f"cutover_run_id: '{run_id}' must match {RUN_ID_RE.pattern} "
             "(a letter or digit, then up to 63 letters, digits, '.', '_' or '-'; it names a dir on the host)"
         )
+    if "cutover_docker_host" in model:
+        problem = docker_endpoint.docker_host_problem(model.get("cutover_docker_host"))
+        if problem:
+            errors.append(f"cutover_docker_host: {problem}")
     base = model.get("cutover_base_image")
     if base is not None:
         problem = image_problem(base, allow_tag=True)

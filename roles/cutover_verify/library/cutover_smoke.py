@@ -14,6 +14,8 @@ description:
     no status expectation, a C(${saved:X}) that no earlier check saves, a C(${key:K}) whose K
     is not in the check's C(requires_keys)); the same rules the inventory validator applies
     (module_utils/cutover_smoke_schema.py).
+  - Runs where Ansible runs it: the package runs it on the docker host, so a check's URL is
+    the address as the host sees it (services that publish on the host's loopback included).
   - A check whose C(requires_keys) are not all given is skipped, not failed; so is a check that
     needs a C(${saved:X}) from a skipped check.
   - In check mode only GET and HEAD requests are sent; every other check is skipped with
@@ -28,9 +30,15 @@ options:
     elements: dict
     required: true
   api_keys:
-    description: Key values referenced as C(${key:NAME}); empty values count as missing.
+    description:
+      - Key values referenced as C(${key:NAME}); empty values count as missing. The package reads
+        them on the host from the services' env file (only the names in C(requires_keys)).
     type: dict
     default: {}
+  keys_source:
+    description: Where the keys were looked for (e.g. the env file on the host), named in the detail of a skipped check.
+    type: str
+    default: ""
   timeout_s:
     description: Timeout of one request.
     type: float
@@ -150,6 +158,7 @@ def skip_reason(
     skipped_saves: dict[str, str],
     check_mode: bool,
     read_only: bool,
+    keys_source: str = "",
 ) -> str:
     """Why a check is not sent ("" = send it)."""
     method = method_of(check).upper()
@@ -159,7 +168,7 @@ def skip_reason(
         return "read-only"
     missing = [k for k in check.get("requires_keys") or [] if not keys.get(k)]
     if missing:
-        return "no value for " + ", ".join(missing)
+        return "no value for " + ", ".join(missing) + (f" in {keys_source}" if keys_source else "")
     for alias in saved_names(check):
         if alias in skipped_saves:
             return f"needs ${{saved:{alias}}} from skipped check '{skipped_saves[alias]}'"
@@ -247,13 +256,14 @@ def run_suite(
     timeout: float,
     check_mode: bool = False,
     read_only: bool = False,
+    keys_source: str = "",
 ) -> list[dict[str, Any]]:
     """Run the checks in order; skipped ones are never sent (nor are checks needing their saves)."""
     saved: dict[str, Any] = {}
     skipped_saves: dict[str, str] = {}
     results = []
     for check in checks:
-        reason = skip_reason(check, keys, skipped_saves, check_mode, read_only)
+        reason = skip_reason(check, keys, skipped_saves, check_mode, read_only, keys_source)
         if reason:
             name = str(check.get("name", "unnamed"))
             skipped_saves.update(dict.fromkeys(check.get("save") or {}, name))
@@ -284,6 +294,7 @@ def main() -> None:
         argument_spec={
             "checks": {"type": "list", "elements": "dict", "required": True},
             "api_keys": {"type": "dict", "default": {}, "no_log": True},
+            "keys_source": {"type": "str", "default": ""},
             "timeout_s": {"type": "float", "default": 10.0},
             "read_only": {"type": "bool", "default": False},
         },
@@ -302,6 +313,7 @@ def main() -> None:
         module.params["timeout_s"],
         check_mode=module.check_mode,
         read_only=module.params["read_only"],
+        keys_source=module.params["keys_source"],
     )
     module.exit_json(changed=False, checks=checks, **summarize(checks))
 

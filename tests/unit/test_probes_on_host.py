@@ -1,0 +1,175 @@
+"""Every probe runs on the docker host, every Engine API call honours cutover_docker_host, and
+nothing delegated to the controller asks for become (static checks of the task files), plus the
+downtime prober itself (files/downtime_prober.py) against a local server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "roles"
+PHASES = ("baseline", "prep", "build", "migrate", "swap", "verify", "recert", "closeout", "rollback")
+STATUS = ROOT / "python_wrapper" / "cutover" / "playbooks" / "status.yml"
+PROBER = ROLES / "cutover_swap" / "files" / "downtime_prober.py"
+# Modules that probe a service (they must run where the service's URL means what it says).
+PROBE_MODULES = ("ansible.builtin.uri", "uri", "cutover_smoke", "ansible.builtin.get_url")
+
+
+def _tasks(node: Any) -> Iterator[dict[str, Any]]:
+    """Every task of a task list, blocks (block/rescue/always) included."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _tasks(item)
+    elif isinstance(node, dict):
+        if any(k in node for k in ("block", "rescue", "always")):
+            for key in ("block", "rescue", "always"):
+                yield from _tasks(node.get(key) or [])
+        else:
+            yield node
+
+
+def _task_files() -> list[Path]:
+    files = sorted(ROLES.glob("cutover_*/tasks/*.yml"))
+    files += [ROOT / "playbooks" / f"{p}.yml" for p in PHASES] + [STATUS]
+    return files
+
+
+def _all_tasks() -> Iterator[tuple[Path, dict[str, Any]]]:
+    for path in _task_files():
+        data = yaml.safe_load(path.read_text()) or []
+        if path.parent.name == "tasks":
+            for task in _tasks(data):
+                yield path, task
+        else:
+            for play in data:
+                for section in ("pre_tasks", "tasks", "post_tasks"):
+                    for task in _tasks(play.get(section) or []):
+                        yield path, task
+
+
+def test_no_probe_is_delegated_to_the_controller() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {task.get('name')}"
+        for path, task in _all_tasks()
+        if any(m in task for m in PROBE_MODULES) and task.get("delegate_to") is not None
+    ]
+    assert found == []
+
+
+def test_every_task_delegated_to_the_controller_never_asks_for_become() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {task.get('name')}"
+        for path, task in _all_tasks()
+        if task.get("delegate_to") in ("localhost", "127.0.0.1") and task.get("become") is not False
+    ]
+    assert found == []
+
+
+def test_no_engine_socket_is_hard_coded() -> None:
+    found = []
+    for path in _task_files() + sorted((ROOT / "python_wrapper" / "cutover").glob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            # (the plays' module_defaults spell out the default of cutover_docker_host)
+            if ("docker.sock" in line and "cutover_docker_host | default(" not in line) or "unix_socket: /" in line:
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert found == []
+
+
+def test_every_raw_engine_call_goes_through_cutover_docker_api() -> None:
+    for path, task in _all_tasks():
+        uri = task.get("ansible.builtin.uri")
+        if isinstance(uri, dict) and "unix_socket" in uri:
+            assert "_api.unix_socket" in str(uri["unix_socket"]), (path, task.get("name"))
+            assert str(uri["url"]).strip() == "{{ _api.url }}", (path, task.get("name"))
+            assert "cutover_docker_api" in str(task.get("vars", {}).get("_api", "")), (path, task.get("name"))
+
+
+@pytest.mark.parametrize("path", [ROOT / "playbooks" / f"{p}.yml" for p in PHASES] + [STATUS], ids=lambda p: p.stem)
+def test_every_phase_play_hands_cutover_docker_host_to_the_docker_modules(path: Path) -> None:
+    for play in yaml.safe_load(path.read_text()):
+        defaults = (play.get("module_defaults") or {}).get("group/community.docker.docker") or {}
+        assert "cutover_docker_host" in str(defaults.get("docker_host", "")), f"{path.name}: {play.get('name')}"
+
+
+# ---- the downtime prober ----------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    down: ClassVar[bool] = False
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(503 if _Handler.down else 200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Handler.down = False
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/health"
+    httpd.shutdown()
+
+
+def _start(tmp_path: Path, url: str) -> subprocess.Popen[str]:
+    # "new": a service new in the release that never answers (nothing listens on port 9)
+    services = {"web": {"url": url, "existed": True}, "new": {"url": "http://127.0.0.1:9/health", "existed": False}}
+    return subprocess.Popen(
+        [sys.executable, str(PROBER), "--services", json.dumps(services), "--stop-file", str(tmp_path / "stop"),
+         "--out", str(tmp_path / "downtime.json"), "--pid-file", str(tmp_path / "pid"), "--interval", "0.02",
+         "--timeout", "0.5", "--max-duration", "60"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _wait_for(path: Path, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.02)
+
+
+def test_the_prober_measures_a_gap_and_stops_on_the_stop_file(tmp_path: Path, server: str) -> None:
+    proc = _start(tmp_path, server)
+    _wait_for(tmp_path / "pid")
+    assert int((tmp_path / "pid").read_text()) == proc.pid
+    _Handler.down = True
+    time.sleep(0.3)
+    _Handler.down = False
+    time.sleep(0.2)
+    (tmp_path / "stop").touch()
+    assert proc.wait(timeout=10) == 0
+    doc = json.loads((tmp_path / "downtime.json").read_text())
+    web = doc["services"]["web"]
+    assert web["failed"] > 0 and web["requests"] > web["failed"]
+    assert 0.2 <= web["longest_gap_s"] < 2 and web["still_down"] is False
+    # a service new in the release counts nothing before its first success
+    assert doc["services"]["new"] == {"requests": 0, "failed": 0, "longest_gap_s": 0.0, "still_down": False}
+    assert not (tmp_path / "pid").exists()
+
+
+def test_the_prober_stops_on_sigterm_and_still_writes_its_figures(tmp_path: Path, server: str) -> None:
+    proc = _start(tmp_path, server)
+    _wait_for(tmp_path / "pid")
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    doc = json.loads((tmp_path / "downtime.json").read_text())
+    assert doc["services"]["web"]["requests"] > 0 and doc["services"]["web"]["failed"] == 0
