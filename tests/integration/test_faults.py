@@ -307,14 +307,21 @@ def test_the_docker_host_restarted_during_build(
     for image in ("artwork", "order-intake", "quote-page"):
         host_docker("rmi", "-f", f"mint-modules/{image}:{broken}", check=False)
     before = project_containers()
-    proc = subprocess.Popen([cutover_bin(), "run", "--phase", "build", "--ref", "release-broken", "--receipts-dir",
-                             str(tmp_path / "r1"), "--plain"], cwd=REPO_ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    wait_for(lambda: (host_state(ssh).get("in_progress") or {}).get("target") == broken, 300,
-             "the build to record its change and start shipping the release")  # fmt: skip
+    log = tmp_path / "build-run.log"
+    with log.open("w") as out:  # a file, not a pipe: a full pipe would stall the run before the fault
+        proc = subprocess.Popen([cutover_bin(), "run", "--phase", "build", "--ref", "release-broken",
+                                 "--receipts-dir", str(tmp_path / "r1"), "--plain"], cwd=REPO_ROOT, text=True,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+
+    def shipping() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the build ended (exit {proc.returncode}) before it was hit: {log.read_text()[-3000:]}")
+        return (host_state(ssh).get("in_progress") or {}).get("target") == broken
+
+    wait_for(shipping, 300, "the build to record its change and start shipping the release")
     host_docker("restart", "-t", "1", "lab-docker-host")
     code = proc.wait(timeout=900)
-    output = proc.stdout.read() if proc.stdout else ""
+    output = log.read_text()
     wait_for(lambda: ssh("true", check=False).returncode == 0, 60, "sshd on the docker host")
 
     assert code in (2, 3), output[-3000:]
