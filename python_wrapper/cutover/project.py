@@ -13,8 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PHASES = ("baseline", "prep", "build", "migrate", "swap", "verify", "recert", "closeout")
-CHANGING = ("build", "migrate", "swap", "verify")
+import yaml  # type: ignore[import-untyped]  # PyYAML comes with ansible-core; no stubs installed
+
+
+
+def _phases() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The phase order and the phases that change the host, from the one definition
+    (roles/cutover_defaults/vars/main.yml; phases.yml beside this module links to it)."""
+    data = yaml.safe_load(Path(__file__).with_name("phases.yml").read_text(encoding="utf-8"))
+    return tuple(data["cutover_phase_order"]), tuple(data["cutover_changing_phases"])
+
+
+PHASES, CHANGING = _phases()
 
 
 class InputError(Exception):

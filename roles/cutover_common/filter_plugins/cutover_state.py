@@ -2,6 +2,7 @@
 
   cutover_rollback_mode(state, run_id, standalone) -> 'in_progress' | 'exchange' | 'none'
   cutover_lock_refusal(lock, state, action)         -> the message when another run holds the lock
+  cutover_lock_preview(lock)                        -> check mode's line about the lock a run would take
 """
 
 from __future__ import annotations
@@ -73,9 +74,24 @@ def cutover_lock_refusal(lock: Any, state: Any = None, action: str = "cutover") 
     return f"{action} refused: {head}. {done + '. ' if done else ''}{advice}"
 
 
+def cutover_lock_preview(lock: Any) -> str:
+    """Check mode: what a real run would do about the deploy lock."""
+    lock = _mapping(lock)
+    if not lock.get("held"):
+        return f"would take the deploy lock {lock.get('path', '?')}"
+    if lock.get("mine"):
+        return "lock already held by this run"
+    owner = _mapping(lock.get("owner"))
+    return (
+        f"lock held by {owner.get('user', '?')}@{owner.get('controller', '?')} (run {owner.get('run_id', '?')}, "
+        f"age {lock.get('age_human') or '?'}): a real run would be refused"
+    )
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "cutover_rollback_mode": cutover_rollback_mode,
             "cutover_lock_refusal": cutover_lock_refusal,
+            "cutover_lock_preview": cutover_lock_preview,
         }

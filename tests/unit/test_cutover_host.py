@@ -1,0 +1,141 @@
+"""The host bookkeeping module (roles/cutover_common/library/cutover_host.py), on a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.plugins import ROLES, load
+
+host = load("cutover_host_module", ROLES / "cutover_common" / "library" / "cutover_host.py")
+NOW = 1_800_000_000.0
+
+
+def params(root: Path, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "root": str(root), "project": "shop", "run_id": "run-a", "lock": "read", "owner": {},
+        "keep_lock": False, "break_lock": False, "stale_after_s": 7200, "state": None, "audit": [],
+        "controller_user": "ops", "create_root": True,
+    }  # fmt: skip
+    base.update(over)
+    return base
+
+
+def test_reading_a_host_before_the_first_cutover_creates_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "opt" / "shop"
+
+    out = host.run(params(root), check_mode=False, now=NOW)
+
+    assert out["state"] == {"project": "shop", "current": None, "previous": None, "in_progress": None, "history": []}
+    assert out["lock"]["held"] is False and out["changed"] is False
+    assert not root.exists()
+
+
+def test_acquire_takes_the_lock_once_and_is_reentrant_for_the_same_run(tmp_path: Path) -> None:
+    owner = {"user": "ops", "controller": "ctl", "ref": "v2"}
+
+    first = host.run(params(tmp_path / "r", lock="acquire", owner=owner), check_mode=False, now=NOW)
+    again = host.run(params(tmp_path / "r", lock="acquire", owner=owner), check_mode=False, now=NOW + 5)
+
+    assert first["lock_taken"] and first["lock"]["mine"] and not first["refused"]
+    assert not again["lock_taken"] and again["lock"]["mine"] and not again["refused"]
+    record = json.loads((tmp_path / "r" / "lock" / "owner.json").read_text())
+    assert record["run_id"] == "run-a" and record["user"] == "ops" and record["since_epoch"] == int(NOW)
+    assert oct((tmp_path / "r").stat().st_mode & 0o777) == "0o750"
+    assert first["changed"] is False, "the lock is bookkeeping, not a change of the deployment"
+
+
+def test_another_runs_lock_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    host.run(params(root, lock="acquire", run_id="run-b"), check_mode=False, now=NOW - 9000)
+    state = {"project": "shop", "current": {"release": "abc"}, "previous": None, "in_progress": None, "history": []}
+
+    out = host.run(
+        params(root, lock="acquire", state=state, audit=[{"phase": "build", "event": "started"}]),
+        check_mode=False,
+        now=NOW,
+    )
+
+    assert out["refused"] and out["lock"]["held"] and not out["lock"]["mine"]
+    assert out["lock"]["owner"]["run_id"] == "run-b" and out["lock"]["stale"] and out["lock"]["age_human"] == "2h30m"
+    assert not (root / "state.json").exists() and not (root / "audit.log").exists()
+
+
+def test_state_is_written_only_when_it_differs(tmp_path: Path) -> None:
+    state = {"project": "shop", "current": {"release": "abc"}, "previous": None, "in_progress": None, "history": []}
+
+    first = host.run(params(tmp_path, state=state), check_mode=False, now=NOW)
+    same = host.run(params(tmp_path, state=dict(state)), check_mode=False, now=NOW)
+
+    assert first["changed"] and not same["changed"]
+    assert json.loads((tmp_path / "state.json").read_text()) == state
+    assert oct((tmp_path / "state.json").stat().st_mode & 0o777) == "0o640"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".state.")] == []
+
+
+def test_audit_lines_are_appended_one_json_object_per_line(tmp_path: Path) -> None:
+    (tmp_path / "audit.log").write_text('{"kept": true}\n')
+    events = [{"phase": "swap", "event": "swapped", "detail": {"a": "x\ny"}}, {"phase": "verify", "event": "committed"}]
+
+    out = host.run(params(tmp_path, audit=events), check_mode=False, now=NOW)
+
+    lines = (tmp_path / "audit.log").read_text().splitlines()
+    assert out["audit_lines"] == 2 and out["changed"] is False
+    assert lines[0] == '{"kept": true}'
+    first = json.loads(lines[1])
+    assert first["phase"] == "swap" and first["detail"] == {"a": "x\ny"} and first["run_id"] == "run-a"
+    assert first["controller_user"] == "ops" and first["ts"].endswith("Z")
+    assert json.loads(lines[2])["detail"] == {}
+
+
+def test_without_create_root_a_missing_root_gets_no_audit_line(tmp_path: Path) -> None:
+    root = tmp_path / "absent"
+
+    out = host.run(params(root, audit=[{"phase": "prep", "event": "ok"}], create_root=False), False, now=NOW)
+
+    assert out["audit_lines"] == 0 and not root.exists()
+
+
+def test_release_removes_only_this_runs_lock_unless_kept_or_broken(tmp_path: Path) -> None:
+    host.run(params(tmp_path, lock="acquire"), check_mode=False, now=NOW)
+
+    kept = host.run(params(tmp_path, lock="release", keep_lock=True), check_mode=False, now=NOW)
+    other = host.run(params(tmp_path, lock="release", run_id="run-b"), check_mode=False, now=NOW)
+    broken = host.run(params(tmp_path, lock="release", run_id="run-b", break_lock=True), check_mode=False, now=NOW)
+
+    assert kept["lock"]["held"] and not kept["lock_released"]
+    assert other["lock"]["held"] and not other["lock"]["mine"] and not other["lock_released"]
+    assert broken["lock_released"] and not broken["lock"]["held"] and not (tmp_path / "lock").exists()
+
+
+def test_check_mode_reads_and_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    state = {"project": "shop", "current": None, "previous": None, "in_progress": {"run_id": "run-a"}, "history": []}
+
+    out = host.run(
+        params(root, lock="acquire", state=state, audit=[{"phase": "build", "event": "started"}]),
+        check_mode=True,
+        now=NOW,
+    )
+
+    assert out["changed"] and not out["lock_taken"] and not root.exists()
+
+
+def test_a_lock_without_owner_record_is_still_held_and_dated_by_its_directory(tmp_path: Path) -> None:
+    (tmp_path / "lock").mkdir()
+    os.utime(tmp_path / "lock", (NOW - 60, NOW - 60))
+
+    out = host.run(params(tmp_path, lock="acquire"), check_mode=False, now=NOW)
+
+    assert out["refused"] and out["lock"]["owner"] is None and out["lock"]["age_s"] == 60
+
+
+def test_a_torn_state_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{not json")
+
+    with pytest.raises(ValueError, match="state.json is not valid JSON"):
+        host.run(params(tmp_path), check_mode=False, now=NOW)
