@@ -19,7 +19,7 @@ def params(root: Path, **over: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "root": str(root), "project": "shop", "run_id": "run-a", "lock": "read", "owner": {},
         "keep_lock": False, "break_lock": False, "stale_after_s": 7200, "state": None, "audit": [],
-        "controller_user": "ops", "create_root": True,
+        "controller_user": "ops", "create_root": True, "audit_tail": 0,
     }  # fmt: skip
     base.update(over)
     return base
@@ -139,3 +139,11 @@ def test_a_torn_state_file_is_an_error_naming_it(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="state.json is not valid JSON"):
         host.run(params(tmp_path), check_mode=False, now=NOW)
+
+
+def test_the_audit_tail_comes_back_parsed_in_the_same_call(tmp_path: Path) -> None:
+    (tmp_path / "audit.log").write_text('{"n": 1}\nnot json\n{"n": 3}\n')
+
+    out = host.run(params(tmp_path, audit_tail=2), check_mode=False, now=NOW)
+
+    assert out["audit_tail"] == [{"raw": "not json"}, {"n": 3}]

@@ -3,6 +3,8 @@
   cutover_rollback_mode(state, run_id, standalone) -> 'in_progress' | 'exchange' | 'none'
   cutover_lock_refusal(lock, state, action)         -> the message when another run holds the lock
   cutover_lock_preview(lock)                        -> check mode's line about the lock a run would take
+  cutover_takes_lock(phase, changing, check, ro)    -> whether the phase holds the deploy lock
+  cutover_rollback_note(phase, changing, auto, rb)  -> what a failed phase's message says about its rollback
 """
 
 from __future__ import annotations
@@ -88,10 +90,28 @@ def cutover_lock_preview(lock: Any) -> str:
     )
 
 
+def cutover_takes_lock(phase: str, changing: list[str], check_mode: bool, read_only: bool = False) -> bool:
+    """A phase holds the deploy lock when it changes the host: a changing phase, for real."""
+    return phase in (changing or []) and not check_mode and not read_only
+
+
+def cutover_rollback_note(phase: str, changing: list[str], auto: bool, rollback: Any) -> str:
+    """What a failed phase's message adds about the rollback its rescue did (or did not do)."""
+    if phase not in (changing or []):
+        return ""
+    if not auto:
+        return " (automatic rollback is off: restore with playbooks/rollback.yml or cutover rollback)"
+    if _mapping(rollback).get("outcome") == "nothing_to_undo":
+        return " (nothing of this run to undo: the release that served still serves)"
+    return " (rolled back to the previous release)"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "cutover_rollback_mode": cutover_rollback_mode,
             "cutover_lock_refusal": cutover_lock_refusal,
             "cutover_lock_preview": cutover_lock_preview,
+            "cutover_takes_lock": cutover_takes_lock,
+            "cutover_rollback_note": cutover_rollback_note,
         }

@@ -65,6 +65,10 @@ options:
     description: Who runs the cutover, recorded in audit lines.
     type: str
     default: unknown
+  audit_tail:
+    description: Return the last this many lines of the audit log, parsed (0 = none).
+    type: int
+    default: 0
   create_root:
     description: Create the state root (0750) before a write; false leaves a missing root alone and skips the audit lines.
     type: bool
@@ -100,6 +104,10 @@ lock_released:
 audit_lines:
   description: How many audit lines were appended.
   type: int
+  returned: always
+audit_tail:
+  description: The last C(audit_tail) lines of the audit log, each parsed (a line that is not JSON is kept as C({raw}).
+  type: list
   returned: always
 """
 
@@ -177,6 +185,20 @@ def append_line(path: str, line: str, mode: int) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_tail(path: str, lines: int) -> list[Any]:
+    if lines <= 0 or not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        tail = handle.read().splitlines()[-lines:]
+    out: list[Any] = []
+    for line in tail:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            out.append({"raw": line})
+    return out
 
 
 def render_state(state: Any) -> str:
@@ -259,6 +281,8 @@ def run(params: dict[str, Any], check_mode: bool, now: float | None = None) -> d
             append_line(os.path.join(root, "audit.log"), audit_line(event, run_id, params["controller_user"], now), 0o640)
             result["audit_lines"] += 1
 
+    result["audit_tail"] = read_tail(os.path.join(root, "audit.log"), int(params.get("audit_tail") or 0))
+
     if params["lock"] == "release" and lock["held"] and not check_mode:
         if (lock["mine"] and not params["keep_lock"]) or params["break_lock"]:
             shutil.rmtree(lock["path"])
@@ -283,6 +307,7 @@ def main() -> None:
             "audit": {"type": "list", "elements": "dict", "default": []},
             "controller_user": {"type": "str", "default": "unknown"},
             "create_root": {"type": "bool", "default": True},
+            "audit_tail": {"type": "int", "default": 0},
         },
         supports_check_mode=True,
     )
