@@ -56,7 +56,7 @@ def lab_vars() -> dict[str, Any]:
 
 def lab_model() -> dict[str, Any]:
     """What the validator sees for the lab: role defaults, then the inventory; no run id given."""
-    merged = yaml.safe_load((VALIDATE / "defaults" / "main.yml").read_text()) | lab_vars()
+    merged = yaml.safe_load((ROOT / "roles" / "cutover_defaults" / "defaults" / "main.yml").read_text()) | lab_vars()
     return {key: copy.deepcopy(merged.get(key)) for key in model_keys()}
 
 

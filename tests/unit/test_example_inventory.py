@@ -68,7 +68,7 @@ def model_keys() -> list[str]:
 
 def model(hostvars: dict[str, Any]) -> dict[str, Any]:
     """What the validator sees: the role's defaults, then the host's variables; no run id."""
-    merged = yaml.safe_load((VALIDATE / "defaults" / "main.yml").read_text()) | hostvars
+    merged = yaml.safe_load((ROOT / "roles" / "cutover_defaults" / "defaults" / "main.yml").read_text()) | hostvars
     return {key: merged.get(key) for key in model_keys()}
 
 

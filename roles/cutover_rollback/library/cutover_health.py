@@ -1,0 +1,1 @@
+../../cutover_verify/library/cutover_health.py

@@ -1,0 +1,271 @@
+#!/usr/bin/python
+"""Health gates on the docker host: every target polled at once, failing fast."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cutover_health
+short_description: Wait until services are healthy (Docker's health and their JSON health), failing fast
+description:
+  - Polls every target at the same time, on the host (the URLs are the addresses the host
+    sees), and returns as soon as each target has passed or has certainly failed - it never
+    waits out the timeout for a target that has already failed.
+  - A target with C(container) waits for Docker's verdict - C(healthy), or C(running) when the
+    image has no healthcheck - and fails at once when Docker reports C(unhealthy) or the
+    container is not running (exited, dead, missing after it was seen).
+  - A target with C(url) waits for the JSON health gate - HTTP 200, a JSON object whose
+    C(status) is C("ok") and, when C(strict), every listed field C("ok") - and fails at once
+    after C(max_5xx) server errors in a row. A refused connection is a service still starting.
+  - The module itself does not fail on an unhealthy target; it returns C(ok) false and every
+    target's findings, so the caller names them.
+options:
+  targets:
+    description: What to gate - C(name), optional C(url), C(fields) (default [status]) and C(container).
+    type: list
+    elements: dict
+    required: true
+  docker_host:
+    description: The Engine API (unix:///path or tcp://host:port), for targets with a container.
+    type: str
+    default: unix:///var/run/docker.sock
+  strict:
+    description: Every field listed in a target's C(fields) must be C("ok") (else only C(status)).
+    type: bool
+    default: true
+  timeout_s:
+    description: Seconds to wait for all targets.
+    type: float
+    default: 60
+  interval_s:
+    description: Seconds between two polls of one target.
+    type: float
+    default: 0.5
+  request_timeout_s:
+    description: Seconds one HTTP request may take.
+    type: float
+    default: 5
+  max_5xx:
+    description: Server errors in a row that fail a target at once (0 waits out the timeout).
+    type: int
+    default: 10
+author: cutover
+"""
+
+RETURN = r"""
+ok:
+  description: Every target passed.
+  type: bool
+  returned: always
+results:
+  description: Per target name - ok, status_code, body, problems, verdict, waited_s, docker.
+  type: dict
+  returned: always
+"""
+
+import http.client
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def engine_get(docker_host: str, path: str, timeout: float) -> tuple[int, Any]:
+    """GET on the Engine API; (status, parsed JSON or None)."""
+    parts = urlsplit(docker_host)
+    if parts.scheme == "unix":
+        conn: http.client.HTTPConnection = _UnixConnection(parts.path, timeout)
+    elif parts.scheme in ("tcp", "http"):
+        conn = http.client.HTTPConnection(parts.hostname or "localhost", parts.port or 2375, timeout=timeout)
+    else:
+        raise ValueError(f"docker_host: expected unix:///path or tcp://host:port, got {docker_host}")
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw) if raw else None
+        except ValueError:
+            return response.status, None
+    finally:
+        conn.close()
+
+
+def http_get(url: str, timeout: float) -> tuple[int, Any, str]:
+    """(status, parsed JSON body or None, error); status -1 when nothing answered."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the inventory's health URL
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        return -1, None, f"{type(reason).__name__}: {reason}" if not isinstance(reason, str) else reason
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    return status, body, ""
+
+
+def json_problems(status: int, body: Any, fields: list[str], strict: bool, error: str = "") -> list[str]:
+    """Why a health answer does not pass ([] when it does): the HTTP status, then each field."""
+    problems: list[str] = []
+    if status != 200:
+        problems.append(f"HTTP {status}" + (f" {error}" if status == -1 and error else ""))
+    data = body if isinstance(body, dict) else {}
+    for field in fields if strict else ["status"]:
+        value = data.get(field, "missing")
+        if value != "ok":
+            problems.append(f"{field}={value}")
+    return problems
+
+
+def docker_verdict(state: Any) -> tuple[str, str]:
+    """('healthy' | 'waiting' | 'unhealthy' | 'exited', words) from a container's State."""
+    if not isinstance(state, dict):
+        return "waiting", "container not found"
+    health = (state.get("Health") or {}) if isinstance(state.get("Health"), dict) else {}
+    if not state.get("Running"):
+        if state.get("Status") in ("created", "restarting"):
+            return "waiting", f"container {state.get('Status')}"
+        return "exited", f"container {state.get('Status', '?')}, exit code {state.get('ExitCode', '?')}"
+    status = health.get("Status")
+    if status is None or status == "healthy":
+        return "healthy", "healthy" if status else "running (no healthcheck)"
+    if status == "unhealthy":
+        log = health.get("Log") or []
+        last = str(log[-1].get("Output", "")).strip().splitlines()[-1:] if log else []
+        return "unhealthy", "Docker reports unhealthy" + (f", last check: {last[0]}" if last else "")
+    return "waiting", f"health {status}"
+
+
+class Gate:
+    """One target polled until it passes, certainly fails, or the deadline comes."""
+
+    def __init__(self, target: dict[str, Any], params: dict[str, Any], deadline: float) -> None:
+        self.target = target
+        self.params = params
+        self.deadline = deadline
+        self.fields = list(target.get("fields") or ["status"])
+        self.result: dict[str, Any] = {
+            "ok": False, "status_code": -1, "body": {}, "problems": ["not checked"], "verdict": "timeout",
+            "waited_s": 0.0, "docker": None,
+        }  # fmt: skip
+
+    def _docker(self) -> tuple[str, str]:
+        name = self.target["container"]
+        try:
+            status, data = engine_get(self.params["docker_host"], f"/containers/{quote(name, safe='')}/json",
+                                      self.params["request_timeout_s"])  # fmt: skip
+        except OSError as exc:
+            return "waiting", f"Engine API: {exc}"
+        state = data.get("State") if status == 200 and isinstance(data, dict) else None
+        self.result["docker"] = (
+            {"status": state.get("Status"), "health": (state.get("Health") or {}).get("Status", "none")}
+            if isinstance(state, dict) else None
+        )  # fmt: skip
+        return docker_verdict(state)
+
+    def run(self) -> None:
+        start = time.monotonic()
+        try:
+            self._poll(start)
+        except Exception as exc:  # a gate that cannot poll has failed; the other gates go on
+            self._finish(start, "error", [f"{type(exc).__name__}: {exc}"])
+
+    def _poll(self, start: float) -> None:
+        server_errors = 0
+        docker_done = "container" not in self.target or not self.target["container"]
+        url = self.target.get("url")
+        while True:
+            problems: list[str] = []
+            if not docker_done:
+                verdict, words = self._docker()
+                if verdict in ("unhealthy", "exited"):
+                    self._finish(start, verdict, [words])
+                    return
+                docker_done = verdict == "healthy"
+                if not docker_done:
+                    problems.append(words)
+            if url and docker_done:
+                status, body, error = http_get(url, self.params["request_timeout_s"])
+                self.result["status_code"] = status
+                self.result["body"] = body if isinstance(body, dict) else {}
+                found = json_problems(status, body, self.fields, self.params["strict"], error)
+                server_errors = server_errors + 1 if status >= 500 else 0
+                if not found:
+                    self._finish(start, "healthy", [])
+                    return
+                limit = int(self.params["max_5xx"])
+                if limit and server_errors >= limit:
+                    self._finish(start, "5xx", [*found, f"{server_errors} server errors in a row"])
+                    return
+                problems.extend(found)
+            elif docker_done:
+                self._finish(start, "healthy", [])
+                return
+            if time.monotonic() + self.params["interval_s"] > self.deadline:
+                self._finish(start, "timeout", problems or ["no answer"])
+                return
+            time.sleep(self.params["interval_s"])
+
+    def _finish(self, start: float, verdict: str, problems: list[str]) -> None:
+        self.result.update(ok=not problems, problems=problems, verdict=verdict,
+                           waited_s=round(time.monotonic() - start, 2))  # fmt: skip
+
+
+def gate_all(params: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + float(params["timeout_s"])
+    gates = [Gate(t, params, deadline) for t in params["targets"]]
+    threads = [threading.Thread(target=g.run, daemon=True) for g in gates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results = {g.target["name"]: g.result for g in gates}
+    return {"ok": all(r["ok"] for r in results.values()), "results": results}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "targets": {"type": "list", "elements": "dict", "required": True},
+            "docker_host": {"type": "str", "default": "unix:///var/run/docker.sock"},
+            "strict": {"type": "bool", "default": True},
+            "timeout_s": {"type": "float", "default": 60},
+            "interval_s": {"type": "float", "default": 0.5},
+            "request_timeout_s": {"type": "float", "default": 5},
+            "max_5xx": {"type": "int", "default": 10},
+        },
+        supports_check_mode=True,
+    )
+    if urlsplit(module.params["docker_host"]).scheme not in ("unix", "tcp", "http"):
+        module.fail_json(msg=f"docker_host: expected unix:///path or tcp://host:port, got {module.params['docker_host']}")
+    for index, target in enumerate(module.params["targets"]):
+        if not target.get("name") or not (target.get("url") or target.get("container")):
+            module.fail_json(msg=f"targets[{index}]: expected a name and a url or a container, got {sorted(target)}")
+    module.exit_json(changed=False, **gate_all(module.params))
+
+
+if __name__ == "__main__":
+    main()
