@@ -16,7 +16,6 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]  # PyYAML comes with ansible-core; no stubs installed
 
 
-
 def _phases() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The phase order and the phases that change the host, from the one definition
     (roles/cutover_defaults/vars/main.yml; phases.yml beside this module links to it)."""

@@ -103,7 +103,9 @@ def test_dockers_verdict_on_a_container(state: Any, verdict: str) -> None:
 
 
 def test_the_unhealthy_verdict_quotes_the_last_check() -> None:
-    words = health.docker_verdict({"Running": True, "Health": {"Status": "unhealthy", "Log": [{"Output": "a\nHTTP 503"}]}})[1]
+    state = {"Running": True, "Health": {"Status": "unhealthy", "Log": [{"Output": "a\nHTTP 503"}]}}
+
+    words = health.docker_verdict(state)[1]
 
     assert words == "Docker reports unhealthy, last check: HTTP 503"
 
@@ -113,11 +115,12 @@ def test_filters_build_targets_summary_and_messages() -> None:
         {"name": "api", "health": {"url": "http://127.0.0.1:1/h", "fields": ["status", "db"]}},
         {"name": "worker"},
     ]
-    summary = filters.cutover_health_summary(
-        {"api": {"ok": False, "status_code": 503, "body": {"status": "error"}, "problems": ["HTTP 503"], "verdict": "5xx"}}
-    )
+    found = {"ok": False, "status_code": 503, "body": {"status": "error"}, "problems": ["HTTP 503"], "verdict": "5xx"}
+    summary = filters.cutover_health_summary({"api": found})
 
-    assert filters.cutover_health_targets(services) == [{"name": "api", "url": "http://127.0.0.1:1/h", "fields": ["status", "db"]}]
+    targets = filters.cutover_health_targets(services)
+
+    assert targets == [{"name": "api", "url": "http://127.0.0.1:1/h", "fields": ["status", "db"]}]
     assert summary == {"api": {"ok": False, "status_code": 503, "body": {"status": "error"}, "problems": ["HTTP 503"]}}
     assert filters.cutover_health_failure(summary) == "api: HTTP 503"
     assert filters.cutover_health_lines(summary) == ["api: HTTP 503"]

@@ -137,7 +137,7 @@ def test_a_lock_without_owner_record_is_still_held_and_dated_by_its_directory(tm
 def test_a_torn_state_file_is_an_error_naming_it(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text("{not json")
 
-    with pytest.raises(ValueError, match="state.json is not valid JSON"):
+    with pytest.raises(ValueError, match=r"state\.json is not valid JSON"):
         host.run(params(tmp_path), check_mode=False, now=NOW)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from cutover import project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_cutover_yml_imports_the_phase_playbooks_in_the_defined_order() -> None:
     plays = yaml.safe_load((ROOT / "playbooks" / "cutover.yml").read_text())
-    imported = [Path(p["ansible.builtin.import_playbook"]).stem for p in plays if "ansible.builtin.import_playbook" in p]
+    key = "ansible.builtin.import_playbook"
+    imported = [Path(p[key]).stem for p in plays if key in p]
 
     assert imported == list(project.PHASES)
 
@@ -21,8 +21,8 @@ def test_cutover_yml_imports_the_phase_playbooks_in_the_defined_order() -> None:
 def test_the_wrapper_reads_the_same_definition_as_the_roles() -> None:
     defined = yaml.safe_load((ROOT / "roles" / "cutover_defaults" / "vars" / "main.yml").read_text())
 
-    assert project.PHASES == tuple(defined["cutover_phase_order"])
-    assert project.CHANGING == tuple(defined["cutover_changing_phases"])
+    assert tuple(defined["cutover_phase_order"]) == project.PHASES
+    assert tuple(defined["cutover_changing_phases"]) == project.CHANGING
     assert set(project.CHANGING) <= set(project.PHASES)
 
 

@@ -46,7 +46,9 @@ options:
     type: bool
     default: false
   break_lock:
-    description: With C(lock=release), remove the lock even when another run holds it (C(cutover rollback --force-unlock)).
+    description:
+      - With C(lock=release), remove the lock even when another run holds it
+        (C(cutover rollback --force-unlock)).
     type: bool
     default: false
   stale_after_s:
@@ -70,7 +72,9 @@ options:
     type: int
     default: 0
   create_root:
-    description: Create the state root (0750) before a write; false leaves a missing root alone and skips the audit lines.
+    description:
+      - Create the state root (0750) before a write; false leaves a missing root alone and skips
+        the audit lines.
     type: bool
     default: true
 author: cutover
@@ -111,12 +115,13 @@ audit_tail:
   returned: always
 """
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -144,10 +149,8 @@ def lock_summary(root: str, run_id: str, stale_after_s: int, now: float) -> dict
     except FileNotFoundError:
         return summary
     owner = None
-    try:
+    with contextlib.suppress(OSError, ValueError):  # a lock whose owner record is missing or torn is still a lock
         owner = read_json(os.path.join(path, "owner.json"))
-    except (OSError, ValueError):
-        pass  # a lock whose owner record is missing or torn is still a lock
     if isinstance(owner, dict) and isinstance(owner.get("since_epoch"), (int, float)):
         since = float(owner["since_epoch"])
     age = int(now - since)
@@ -155,7 +158,7 @@ def lock_summary(root: str, run_id: str, stale_after_s: int, now: float) -> dict
         held=True,
         owner=owner if isinstance(owner, dict) else None,
         age_s=age,
-        age_human="%dh%02dm" % (age // 3600, (age % 3600) // 60),
+        age_human=f"{age // 3600}h{(age % 3600) // 60:02d}m",
         mine=isinstance(owner, dict) and owner.get("run_id") == run_id,
         stale=age > stale_after_s,
     )
@@ -206,7 +209,7 @@ def render_state(state: Any) -> str:
 
 
 def utc(now: float, fraction: bool = False) -> str:
-    stamp = datetime.fromtimestamp(now, tz=timezone.utc)
+    stamp = datetime.fromtimestamp(now, tz=UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if fraction else "%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -278,16 +281,17 @@ def run(params: dict[str, Any], check_mode: bool, now: float | None = None) -> d
 
     if params["audit"] and root_exists and not check_mode and not result["refused"]:
         for event in params["audit"]:
-            append_line(os.path.join(root, "audit.log"), audit_line(event, run_id, params["controller_user"], now), 0o640)
+            line = audit_line(event, run_id, params["controller_user"], now)
+            append_line(os.path.join(root, "audit.log"), line, 0o640)
             result["audit_lines"] += 1
 
     result["audit_tail"] = read_tail(os.path.join(root, "audit.log"), int(params.get("audit_tail") or 0))
 
-    if params["lock"] == "release" and lock["held"] and not check_mode:
-        if (lock["mine"] and not params["keep_lock"]) or params["break_lock"]:
-            shutil.rmtree(lock["path"])
-            result["lock_released"] = True
-            lock = lock_summary(root, run_id, stale, now)
+    releasing = params["lock"] == "release" and lock["held"] and not check_mode
+    if releasing and ((lock["mine"] and not params["keep_lock"]) or params["break_lock"]):
+        shutil.rmtree(lock["path"])
+        result["lock_released"] = True
+        lock = lock_summary(root, run_id, stale, now)
     result["lock"] = lock
     return result
 

@@ -16,7 +16,8 @@ def cutover_health_targets(services: Any) -> list[dict[str, Any]]:
     for service in services or []:
         health = service.get("health") if isinstance(service, dict) else None
         if isinstance(health, dict) and health.get("url"):
-            out.append({"name": service["name"], "url": health["url"], "fields": list(health.get("fields") or ["status"])})
+            fields = list(health.get("fields") or ["status"])
+            out.append({"name": service["name"], "url": health["url"], "fields": fields})
     return out
 
 

@@ -113,7 +113,7 @@ def http_get(url: str, timeout: float) -> tuple[int, Any, str]:
     """(status, parsed JSON body or None, error); status -1 when nothing answered."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the inventory's health URL
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
@@ -260,7 +260,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     if urlsplit(module.params["docker_host"]).scheme not in ("unix", "tcp", "http"):
-        module.fail_json(msg=f"docker_host: expected unix:///path or tcp://host:port, got {module.params['docker_host']}")
+        given = module.params["docker_host"]
+        module.fail_json(msg=f"docker_host: expected unix:///path or tcp://host:port, got {given}")
     for index, target in enumerate(module.params["targets"]):
         if not target.get("name") or not (target.get("url") or target.get("container")):
             module.fail_json(msg=f"targets[{index}]: expected a name and a url or a container, got {sorted(target)}")

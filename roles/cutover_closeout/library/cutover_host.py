@@ -1,0 +1,1 @@
+../../cutover_common/library/cutover_host.py
