@@ -3,8 +3,10 @@ a test gate that ran no test fails, naming the gate; real unittest/pytest output
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ def test_a_passing_gate_is_ok_with_no_reason() -> None:
         "ok": True,
         "reason": "",
         "duration_s": 1.25,
+        "cached": False,
         "output_tail": "",
     }
 
@@ -122,3 +125,52 @@ def test_results_keep_the_loop_order_and_tail_lines() -> None:
     assert [r["gate"] for r in recs] == ["test", "typecheck"]
     assert recs[1]["output_tail"] == "45\n46\n47\n48\n49"
     assert gates.FilterModule().filters()["cutover_gate_results"] is gates.cutover_gate_results
+
+
+RUN_GATES = Path(__file__).resolve().parents[2] / "roles" / "cutover_prep" / "files" / "run_gates.py"
+
+
+def test_run_gates_runs_every_gate_at_once_and_the_filter_judges_each(tmp_path: Path) -> None:
+    (tmp_path / "svc").mkdir()
+    services = [{"name": "api", "module": "svc", "gates": {
+        "build": f"{sys.executable} -c 'import time; time.sleep(1)'",
+        "test": f"{sys.executable} -c 'import time; time.sleep(1); print(\"Ran 0 tests in 0.0s\")'",
+        "lint": "exit 3",
+    }}]  # fmt: skip
+    plan = gates.cutover_gate_list(services, str(tmp_path))
+
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, str(RUN_GATES), "--jobs", "3", json.dumps(plan)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    took = time.monotonic() - started
+    records = {r["gate"]: r for r in gates.cutover_gate_results(json.loads(out.stdout))}
+
+    assert took < 1.9, "the two one-second gates ran at the same time"
+    assert records["build"]["ok"] and records["build"]["duration_s"] >= 1
+    assert records["test"]["reason"] == "gate test of api (svc): ran no tests (unittest: 'Ran 0 tests')"
+    assert records["lint"]["reason"] == "gate lint of api (svc): exited with rc 3"
+    assert plan[0]["cwd"] == f"{tmp_path}/svc"
+
+
+def test_a_gate_over_its_time_is_killed_and_named(tmp_path: Path) -> None:
+    plan = [{"service": "api", "module": "m", "gate": "slow", "command": "sleep 5", "cwd": str(tmp_path)}]
+
+    out = subprocess.run([sys.executable, str(RUN_GATES), "--timeout", "0.5", json.dumps(plan)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    record = gates.cutover_gate_results(json.loads(out.stdout))[0]
+
+    assert not record["ok"] and record["reason"].startswith("gate slow of api (m): did not run: timed out after")
+
+
+def test_gates_are_not_run_again_for_the_commit_that_serves_on_this_host() -> None:
+    current = {"commit": "c" * 40, "release": "ccccccc", "deployed_at": "2026-11-30T10:00:00Z", "run_id": "r1"}
+    state = {"current": current}
+    services = [{"name": "api", "module": "m", "gates": {"build": "true", "test": "true"}}]
+
+    why = gates.cutover_gates_passed_on(state, "c" * 40)
+    cached = gates.cutover_gates_cached(services, why)
+
+    assert why == "release ccccccc deployed 2026-11-30T10:00:00Z by run r1"
+    assert gates.cutover_gates_passed_on(state, "d" * 40) == ""
+    assert gates.cutover_gates_passed_on({"current": None}, "c" * 40) == ""
+    assert [(c["gate"], c["ok"], c["cached"]) for c in cached] == [("build", True, True), ("test", True, True)]

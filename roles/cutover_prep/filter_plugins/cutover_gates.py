@@ -5,10 +5,13 @@ A gate passes when its command exits 0 and, for a test run, at least one test re
 and exits 5), pytest exits 5 when it collected nothing and 0 when every test was skipped.
 
 Filters:
-  cutover_gate_result(run) -> dict     one registered loop item of gates.yml -> gate record
-  cutover_gate_results(runs, tail_lines=30) -> list[dict]   every item of a registered loop
-A gate record: {service, module, gate, rc, ok, reason, duration_s, output_tail}; reason is ""
-when ok, else "gate <gate> of <service> (<module>): <why>".
+  cutover_gate_list(services, tree) -> list[dict]   the gates to run: {service, module, gate, command, cwd}
+  cutover_gate_result(run) -> dict     one run (files/run_gates.py, shaped like a command loop item) -> record
+  cutover_gate_results(runs, tail_lines=30) -> list[dict]   every run
+  cutover_gates_passed_on(state, commit) -> str    why this commit needs no gating on this host ("" = it does)
+  cutover_gates_cached(services, why) -> list[dict]   the records of gates not run again
+A gate record: {service, module, gate, rc, ok, reason, duration_s, output_tail, cached}; reason is
+"" when ok, else "gate <gate> of <service> (<module>): <why>".
 """
 
 from __future__ import annotations
@@ -100,12 +103,42 @@ def cutover_gate_result(run: Mapping[str, Any], tail_lines: int = 30) -> dict[st
         "reason": "" if ok else f"gate {gate_name} of {name} ({module}): {why}",
         "duration_s": _duration_s(run.get("delta")),
         "output_tail": "" if ok else "\n".join(output.splitlines()[-int(tail_lines) :]),
+        "cached": False,
     }
 
 
 def cutover_gate_results(runs: Sequence[Mapping[str, Any]], tail_lines: int = 30) -> list[dict[str, Any]]:
     """Every registered item of gates.yml's loop -> gate records."""
     return [cutover_gate_result(r, tail_lines) for r in runs or []]
+
+
+def cutover_gate_list(services: Sequence[Mapping[str, Any]], tree: str) -> list[dict[str, Any]]:
+    """Every gate of every service, run from the service's module dir in the exported tree."""
+    out = []
+    for s in services or []:
+        for gate, command in (s.get("gates") or {}).items():
+            out.append({"service": s["name"], "module": s["module"], "gate": gate, "command": str(command),
+                        "cwd": f"{tree}/{s['module']}"})  # fmt: skip
+    return out
+
+
+def cutover_gates_passed_on(state: Any, commit: str) -> str:
+    """The commit serves on this host already (state.json's current release): it passed its
+    gates before it was deployed, so prep need not run them again. "" when it must."""
+    current = state.get("current") if isinstance(state, Mapping) else None
+    if isinstance(current, Mapping) and commit and current.get("commit") == commit:
+        release, at, run = current.get("release", "?"), current.get("deployed_at", "?"), current.get("run_id", "?")
+        return f"release {release} deployed {at} by run {run}"
+    return ""
+
+
+def cutover_gates_cached(services: Sequence[Mapping[str, Any]], why: str) -> list[dict[str, Any]]:
+    """The records of the gates that were not run again, because of ``why``."""
+    out = []
+    for g in cutover_gate_list(services, ""):
+        record = {"service": g["service"], "module": g["module"], "gate": g["gate"], "rc": 0, "ok": True}
+        out.append(record | {"reason": "", "duration_s": 0.0, "output_tail": f"not run again: {why}", "cached": True})
+    return out
 
 
 class FilterModule:
@@ -115,4 +148,7 @@ class FilterModule:
         return {
             "cutover_gate_result": cutover_gate_result,
             "cutover_gate_results": cutover_gate_results,
+            "cutover_gate_list": cutover_gate_list,
+            "cutover_gates_passed_on": cutover_gates_passed_on,
+            "cutover_gates_cached": cutover_gates_cached,
         }
