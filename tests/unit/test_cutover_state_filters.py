@@ -83,3 +83,65 @@ def test_refusal_names_the_lock_path_and_says_nothing_of_an_unread_state() -> No
     assert msg.startswith("build refused: deploy lock held by ops@ctl")
     assert "at /opt/cutover/mint/lock." in msg
     assert "state.json" not in msg and "cutover rollback --run-id RUN-A" in msg
+
+
+ORDER = ["baseline", "prep", "build", "migrate", "swap", "verify", "recert", "closeout"]
+CHANGING = ["build", "migrate", "swap", "verify"]
+
+
+def whole_run(phases: list[str] | None = None, failed: str | None = None) -> dict[str, Any]:
+    return {"phases": phases or ORDER, "failure": {"phase": failed, "task": "t", "reason": "r"} if failed else None}
+
+
+def test_a_whole_run_runs_every_chosen_phase_until_a_failure() -> None:
+    runs = state_filters.cutover_phase_runs
+
+    assert [p for p in ORDER if runs(p, whole_run(), ORDER, CHANGING)] == ORDER
+    assert [p for p in ORDER if runs(p, whole_run(["build", "verify"]), ORDER, CHANGING)] == ["build", "verify"]
+
+
+def test_after_a_failed_change_only_recert_and_closeout_run_and_the_rollback_is_due() -> None:
+    run = whole_run(failed="swap")
+
+    assert [p for p in ORDER if state_filters.cutover_phase_runs(p, run, ORDER, CHANGING)] == ["recert", "closeout"]
+    assert state_filters.cutover_rollback_due(run, CHANGING, True)
+    assert not state_filters.cutover_rollback_due(run, CHANGING, False)
+
+
+def test_a_failure_before_any_change_ends_the_run_without_a_rollback() -> None:
+    run = whole_run(failed="prep")
+
+    assert [p for p in ORDER if state_filters.cutover_phase_runs(p, run, ORDER, CHANGING)] == []
+    assert not state_filters.cutover_rollback_due(run, CHANGING, True)
+
+
+def test_a_failed_recert_still_lets_closeout_report() -> None:
+    run = whole_run(failed="recert")
+
+    assert [p for p in ORDER if state_filters.cutover_phase_runs(p, run, ORDER, CHANGING)] == ["closeout"]
+    assert not state_filters.cutover_rollback_due(run, CHANGING, True)
+
+
+def test_the_lock_is_kept_only_for_a_later_chosen_change() -> None:
+    keeps = state_filters.cutover_changes_after
+
+    assert [p for p in CHANGING if keeps(p, whole_run(), ORDER, CHANGING)] == ["build", "migrate", "swap"]
+    assert not keeps("build", whole_run(["build"]), ORDER, CHANGING)
+    assert keeps("build", whole_run(["build", "swap"]), ORDER, CHANGING)
+    assert not keeps("swap", None, ORDER, CHANGING), "a phase run alone releases the lock"
+
+
+def test_the_lock_belongs_to_changing_phases_for_real() -> None:
+    takes = state_filters.cutover_takes_lock
+
+    assert takes("swap", CHANGING, False) and not takes("swap", CHANGING, True)
+    assert not takes("prep", CHANGING, False) and not takes("verify", CHANGING, False, True)
+
+
+def test_the_rollback_note_of_a_failed_phase() -> None:
+    note = state_filters.cutover_rollback_note
+
+    assert note("prep", CHANGING, True, None) == ""
+    assert note("swap", CHANGING, True, {"outcome": "rolled_back"}) == " (rolled back to the previous release)"
+    assert "nothing of this run to undo" in note("build", CHANGING, True, {"outcome": "nothing_to_undo"})
+    assert "automatic rollback is off" in note("build", CHANGING, False, None)

@@ -5,6 +5,9 @@
   cutover_lock_preview(lock)                        -> check mode's line about the lock a run would take
   cutover_takes_lock(phase, changing, check, ro)    -> whether the phase holds the deploy lock
   cutover_rollback_note(phase, changing, auto, rb)  -> what a failed phase's message says about its rollback
+  cutover_phase_runs(phase, run, order, changing)   -> whether a phase of a whole run (cutover.yml) runs
+  cutover_rollback_due(run, changing, auto)         -> whether a whole run rolls back after its failure
+  cutover_changes_after(phase, run, order, changing) -> whether this phase keeps the lock for a later one
 """
 
 from __future__ import annotations
@@ -106,6 +109,42 @@ def cutover_rollback_note(phase: str, changing: list[str], auto: bool, rollback:
     return " (rolled back to the previous release)"
 
 
+def _failure(run: Any) -> dict[str, Any]:
+    return _mapping(_mapping(run).get("failure"))
+
+
+def cutover_phase_runs(phase: str, run: Any, order: list[str], changing: list[str]) -> bool:
+    """Whether a phase of a whole run (playbooks/cutover.yml) runs: it was chosen, and no phase
+    failed - or one that changed the host failed (then only the phases after it that change
+    nothing run, after the rollback: recert, closeout). A failure before the first change ends
+    the run: nothing was changed, there is nothing to recertify."""
+    run = _mapping(run)
+    if phase not in (run.get("phases") or []):
+        return False
+    failure = _failure(run)
+    if not failure:
+        return True
+    failed = str(failure.get("phase"))
+    first_change = min((order.index(p) for p in changing if p in order), default=len(order))
+    if failed not in order or order.index(failed) < first_change or phase in changing:
+        return False
+    return order.index(phase) > order.index(failed)
+
+
+def cutover_rollback_due(run: Any, changing: list[str], auto: bool = True) -> bool:
+    """A whole run rolls back (in its own play) after a failed phase that changes the host."""
+    return bool(auto) and _failure(run).get("phase") in (changing or [])
+
+
+def cutover_changes_after(phase: str, run: Any, order: list[str], changing: list[str]) -> bool:
+    """Whether a later chosen phase of this run changes the host (then this phase keeps the
+    deploy lock). A phase run alone (no run) never keeps it."""
+    chosen = _mapping(run).get("phases") or []
+    if phase not in order:
+        return False
+    return any(p in chosen and p in changing for p in order[order.index(phase) + 1 :])
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -114,4 +153,7 @@ class FilterModule:
             "cutover_lock_preview": cutover_lock_preview,
             "cutover_takes_lock": cutover_takes_lock,
             "cutover_rollback_note": cutover_rollback_note,
+            "cutover_phase_runs": cutover_phase_runs,
+            "cutover_rollback_due": cutover_rollback_due,
+            "cutover_changes_after": cutover_changes_after,
         }
