@@ -186,3 +186,19 @@ def test_env_keys_are_names_only_and_skip_empty_values() -> None:
     keys = sql.cutover_env_keys(text)
     assert keys == ["A", "B", "E"]
     assert all("secret" not in k for k in keys)
+
+
+def test_the_build_records_every_image_and_which_it_built() -> None:
+    from tests.unit.plugins import ROLES, load
+
+    build = load("cutover_build_filters", ROLES / "cutover_build" / "filter_plugins" / "cutover_build.py")
+    services = [{"name": "api", "image": "shop/api"}, {"name": "web", "image": "shop/web"}]
+    info = [{"Id": "sha256:a", "RepoTags": ["shop/api:abc1234"]}, {"Id": "sha256:w", "RepoTags": ["shop/web:abc1234"]}]
+    results = [{"item": {"name": "web"}, "changed": True}]
+
+    images = build.cutover_build_images(services, "abc1234", info, results)
+
+    assert images == [
+        {"service": "api", "image": "shop/api:abc1234", "image_id": "sha256:a", "built": False},
+        {"service": "web", "image": "shop/web:abc1234", "image_id": "sha256:w", "built": True},
+    ]
