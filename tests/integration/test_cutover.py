@@ -257,7 +257,7 @@ def test_old_to_broken_rolls_back(
     assert result.rc != 0
     assert_no_secret(result.stdout + result.stderr, lab_secrets)
     assert any(
-        "files-api: new container never became healthy within 20s" in f
+        "files-api: new container never became healthy" in f
         for f in result.failures()
     ), result.explain()
     assert result.stats["cutover_rollback"]["outcome"] == "rolled_back"
