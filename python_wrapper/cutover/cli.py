@@ -101,7 +101,7 @@ def _templates_opt(p: argparse.ArgumentParser, what: str = "receipt.md and the d
         "--templates",
         metavar="DIR",
         help=f"render {what} with the templates of DIR ({names}: copies of the packaged ones in"
-        " cutover/templates/); the packaged template for any DIR lacks",
+        " cutover/templates/); the packaged one for any that DIR lacks",
     )
 
 
