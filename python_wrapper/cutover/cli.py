@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__, chain, closeout, receipts
+from . import __version__, chain, closeout, receipts, templating, view
 from .exitcodes import EXIT_CODES_HELP, ExitCode
 from .progress import PhaseLine, PlainReporter, make_reporter
 from .project import (
@@ -45,6 +45,7 @@ from .runner import (
     select_phases,
 )
 from .stop import Stop
+from .templating import TemplateProblem, Templates
 
 RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -92,6 +93,16 @@ def _common(p: argparse.ArgumentParser, receipts_opt: bool = True) -> None:
     if receipts_opt:
         p.add_argument("--receipts-dir", metavar="DIR", help="where receipts go (default: <repo>/receipts)")
     p.add_argument("--plain", action="store_true", help="plain one-line-per-task output even on a terminal")
+
+
+def _templates_opt(p: argparse.ArgumentParser, what: str = "receipt.md and the documents") -> None:
+    names = ", ".join(templating.NAMES)
+    p.add_argument(
+        "--templates",
+        metavar="DIR",
+        help=f"render {what} with the templates of DIR ({names}: copies of the packaged ones in"
+        " cutover/templates/); the packaged one for any that DIR lacks",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _common(p)
+    _templates_opt(p)
     p.add_argument("--ref", help="git ref of the release to deploy (default: the inventory's cutover_ref)")
     p.add_argument(
         "--phase",
@@ -193,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
             """),
     )
     _common(p)
+    _templates_opt(p, "receipt.md and the change pack")
     p.add_argument("--ref", help="git ref of the release to plan")
     p.add_argument(
         "--staging", metavar="INVENTORY", help="also run the smoke baseline on this staging inventory"
@@ -226,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
             """),
     )
     _common(p)
+    _templates_opt(p, "receipt.md")
     p.add_argument("--loop-id", metavar="ID", help="loop id for the receipts")
     p.add_argument(
         "--run-id",
@@ -325,12 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog("""\
             cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212
             cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --out /tmp/docs
+            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --templates ~/cutover-templates
             """),
     )
     p.add_argument("--loop-id", metavar="ID", required=True, help="the loop whose receipts to use")
     p.add_argument("--run-id", help="a specific cutover run of that loop (default: the latest)")
     p.add_argument("--receipts-dir", metavar="DIR", help="receipts folder (default: <repo>/receipts)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: <receipts>/closeout)")
+    _templates_opt(p, "the documents")
 
     p = sub.add_parser(
         "lab",
@@ -358,6 +374,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _receipts_dir(root: Path, value: str | None) -> Path:
     return Path(value).resolve() if value else root / "receipts"
+
+
+def _templates(args: argparse.Namespace) -> Templates:
+    """``--templates DIR``: checked before anything runs (exit 2), so that a misspelt file name
+    or a broken template is found before a cutover, not after it."""
+    value = getattr(args, "templates", None)
+    if not value:
+        return templating.PACKAGED
+    folder = Path(value).expanduser().resolve()
+    if not folder.is_dir():
+        raise InputError(f"--templates: expected a directory of templates, got {value!r}")
+    templates = Templates(folder)
+    strangers = templates.strangers()
+    if strangers:
+        raise InputError(
+            f"--templates: {', '.join(str(p) for p in strangers)}: not a template cutover renders"
+            f" (expected some of {', '.join(templating.NAMES)})"
+        )
+    problems = templates.check(
+        {
+            templating.RECEIPT: {"receipt": receipts.sample_receipt()},
+            templating.SCOPE: {"run": view.run_view([], "LOOP-TEMPLATE-CHECK")},
+            templating.CHANGEPACK: {"run": view.run_view([], "LOOP-TEMPLATE-CHECK")},
+        }
+    )
+    if problems:
+        raise InputError(f"--templates: {'; '.join(problems)}")
+    return templates
 
 
 def _normalize_loop_id(value: str) -> str:
@@ -436,6 +480,7 @@ def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext,
         check=check,
         stop=_stop(args),
         lock_run_id=lock_run_id,
+        templates=_templates(args),
     )
     return ctx, rdir
 
@@ -450,7 +495,13 @@ def _write_docs(ctx: RunContext, changepack_only: bool = False) -> list[Path]:
     if not run_receipts:
         return []
     out = ctx.receipts_dir / "closeout"
-    paths = closeout.write_documents(run_receipts, ctx.loop_id, out, changepack_only=changepack_only)
+    try:
+        paths = closeout.write_documents(
+            run_receipts, ctx.loop_id, out, changepack_only=changepack_only, templates=ctx.templates
+        )
+    except TemplateProblem as exc:  # the run's outcome stands; `cutover closeout` can render again
+        ctx.reporter.message(f"documents: not written: {exc}")
+        return []
     for path in paths:  # defence in depth: documents are rendered from redacted receipts
         path.write_text(ctx.redactor.text(path.read_text(encoding="utf-8")), encoding="utf-8")
     return paths
@@ -739,6 +790,7 @@ def cmd_closeout(args: argparse.Namespace) -> int:
     root = repo_root()
     rdir = _receipts_dir(root, args.receipts_dir)
     loop_id = _normalize_loop_id(args.loop_id)
+    templates = _templates(args)
     selected = closeout.select_run(receipts.load_all(rdir), loop_id, args.run_id)
     if not selected:
         raise InputError(
@@ -746,7 +798,11 @@ def cmd_closeout(args: argparse.Namespace) -> int:
             f"{' run ' + args.run_id if args.run_id else ''} in {rdir}"
         )
     out = Path(args.out).resolve() if args.out else rdir / "closeout"
-    for path in closeout.write_documents(selected, loop_id, out):
+    try:
+        written = closeout.write_documents(selected, loop_id, out, templates=templates)
+    except TemplateProblem as exc:
+        raise InputError(f"--templates: {exc}") from exc
+    for path in written:
         print(path)
     return 0
 

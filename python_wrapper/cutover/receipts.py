@@ -9,8 +9,9 @@ Layout (see SPEC "Receipts")::
       <id>/events.jsonl           ansible-runner's events (redacted), one JSON object a line
       <id>/receipt.json           everything above plus stats, failures and the phase result
 
-Rendering (``render_receipt_md``, ``render_ledger_row``, ``build_receipt``) is pure: data in,
-text out. Only ``write_receipt`` and ``append_ledger`` touch the file system.
+Rendering (``render_receipt_md`` through ``templates/receipt.md.j2``, ``render_ledger_row``,
+``build_receipt``) is pure: data in, text out. Only ``write_receipt`` and ``append_ledger``
+touch the file system.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import chain
+from . import chain, templating
+from .templating import Templates
 
 RECEIPT_ID_RE = re.compile(r"^CAP-[0-9]{8}-[0-9]{6}__cutover\.[a-z]+__R[a-z0-9]+$")
 LEDGER_HEADER = chain.LEDGER_HEADER
@@ -205,62 +207,32 @@ def build_receipt(
     return doc
 
 
-def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text.replace("|", "\\|").replace("\n", " ")
+def sample_receipt() -> dict[str, Any]:
+    """A receipt document with every field receipt.md shows, a failed task too: to check a
+    template with before anything runs."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    failed = {"host": "docker-host", "task": "Sample task", "res": {"msg": "sample message"}}
+    run = PhaseRun(
+        phase="verify",
+        run_id="sample",
+        started=when,
+        finished=when,
+        rc=2,
+        runner_status="failed",
+        stdout="",
+        events=[{"event": "runner_on_failed", "event_data": failed}],
+        command="ansible-playbook playbooks/verify.yml",
+        cwd="/",
+        args={"cutover_run_id": "sample"},
+    )
+    return build_receipt(run, new_receipt_id("verify", when, "sample0000"), when, None, chain.GENESIS)
 
 
-def render_receipt_md(doc: Mapping[str, Any]) -> str:
-    """receipt.md: the SPEC's table (Run ID, Capability, Status, Exit Code, Generated, Context),
-    Inputs, Outputs with output.txt's SHA-256, Timestamps, and the failures if any."""
-    inputs = doc["inputs"]
-    ts = doc["timestamps"]
-    lines = [
-        f"# Receipt {doc['id']}",
-        "",
-        "| Field | Value |",
-        "|---|---|",
-        f"| Run ID | `{doc['id']}` |",
-        f"| Capability | `{doc['capability']}` |",
-        f"| Status | {doc['status']} |",
-        f"| Exit Code | {doc['exit_code']} |",
-        f"| Generated | {doc['generated']} |",
-        f"| Context | {_cell(doc['context'])} |",
-        "",
-        "## Inputs",
-        "",
-        "| Field | Value |",
-        "|---|---|",
-        f"| Command | `{_cell(inputs['command'])}` |",
-        f"| CWD | `{_cell(inputs['cwd'])}` |",
-        f"| Args | `{_cell(json.dumps(inputs['args'], sort_keys=True))}` |",
-        "",
-        "## Outputs",
-        "",
-        "| File | SHA-256 |",
-        "|---|---|",
-        f"| output.txt | `{doc['outputs']['output.txt']['sha256']}` |",
-        "",
-        "## Timestamps",
-        "",
-        "| Field | Value |",
-        "|---|---|",
-        f"| Start | {ts['start']} |",
-        f"| End | {ts['end']} |",
-        f"| Duration | {ts['duration_s']:.1f}s |",
-    ]
-    if doc.get("failed_tasks"):
-        lines += ["", "## Failed Tasks", "", "| Host | Task | Message |", "|---|---|---|"]
-        for ft in doc["failed_tasks"]:
-            lines.append(f"| {_cell(ft['host'])} | {_cell(ft['task'])} | {_cell(ft['msg'])} |")
-    lines += [
-        "",
-        "## Chain",
-        "",
-        f"Previous receipt: `{doc.get('prev_receipt') or '-'}` (hash `{doc['prev_hash']}`).",
-        "",
-    ]
-    return "\n".join(lines)
+def render_receipt_md(doc: Mapping[str, Any], templates: Templates = templating.PACKAGED) -> str:
+    """receipt.md (``templates/receipt.md.j2``): the SPEC's table (Run ID, Capability, Status,
+    Exit Code, Generated, Context), Inputs, Outputs with output.txt's SHA-256, Timestamps, and
+    the failures if any."""
+    return templates.render(templating.RECEIPT, receipt=doc)
 
 
 def render_events_jsonl(events: Sequence[Mapping[str, Any]]) -> str:
@@ -271,9 +243,11 @@ def render_receipt_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def finalize(doc: dict[str, Any], stdout: str, events_text: str) -> tuple[dict[str, Any], dict[str, str]]:
+def finalize(
+    doc: dict[str, Any], stdout: str, events_text: str, templates: Templates = templating.PACKAGED
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Render the files, record their digests and the receipt hash. Returns (doc, files)."""
-    receipt_md = render_receipt_md(doc)
+    receipt_md = render_receipt_md(doc, templates)
     files = {"output.txt": stdout, "events.jsonl": events_text, "receipt.md": receipt_md}
     doc["files"] = {name: sha256_text(text) for name, text in files.items()}
     doc.pop("hash", None)
@@ -345,9 +319,14 @@ def load_receipt(receipts_dir: Path, receipt_id: str) -> dict[str, Any]:
 
 
 def write_receipt(
-    receipts_dir: Path, run: PhaseRun, now: datetime | None = None, receipt_id: str | None = None
+    receipts_dir: Path,
+    run: PhaseRun,
+    now: datetime | None = None,
+    receipt_id: str | None = None,
+    templates: Templates = templating.PACKAGED,
 ) -> dict[str, Any]:
-    """Write a receipt for ``run`` (chained to the ledger's last one) and its ledger row."""
+    """Write a receipt for ``run`` (chained to the ledger's last one) and its ledger row.
+    Everything is rendered before anything is written: a template that fails writes nothing."""
     now = now or datetime.now(UTC)
     receipts_dir.mkdir(parents=True, exist_ok=True)
     prev_id, prev_hash = chain_tip(receipts_dir)
@@ -358,7 +337,7 @@ def write_receipt(
     elif not RECEIPT_ID_RE.match(receipt_id) or (receipts_dir / receipt_id).exists():
         raise ValueError(f"receipt id {receipt_id!r}: malformed or already used")
     doc = build_receipt(run, receipt_id, now, prev_id, prev_hash)
-    doc, files = finalize(doc, run.stdout, render_events_jsonl(run.events))
+    doc, files = finalize(doc, run.stdout, render_events_jsonl(run.events), templates)
     folder = receipts_dir / receipt_id
     folder.mkdir(mode=0o750)
     for name, text in files.items():

@@ -19,12 +19,13 @@ from typing import Any
 
 import ansible_runner  # type: ignore[import-untyped]
 
-from . import receipts
+from . import receipts, templating
 from .exitcodes import ExitCode
 from .progress import PhaseLine, Reporter
 from .project import CHANGING, PHASES, InputError, InventoryFacts, ansible_env, package_commit
 from .redact import Redactor
 from .stop import Stop
+from .templating import TemplateProblem, Templates
 
 LAUNCHER = Path(__file__).resolve().parent / "launch.py"
 
@@ -60,6 +61,7 @@ class RunContext:
     stop: Stop = field(default_factory=Stop)
     # `cutover rollback --run-id RUN`: act as that (dead) run towards the lock and state.json.
     lock_run_id: str | None = None
+    templates: Templates = templating.PACKAGED  # --templates DIR
 
 
 @dataclass
@@ -250,8 +252,16 @@ def run_playbook(
             }
         ),
     )
-    doc = receipts.write_receipt(ctx.receipts_dir, run) if ctx.write_receipts else None
+    doc = _write_receipt(ctx, run) if ctx.write_receipts else None
     return run, doc
+
+
+def _write_receipt(ctx: RunContext, run: receipts.PhaseRun) -> dict[str, Any]:
+    try:
+        return receipts.write_receipt(ctx.receipts_dir, run, templates=ctx.templates)
+    except TemplateProblem as exc:  # the receipt is the audit trail: never lose it to a template
+        ctx.reporter.message(f"receipt.md: {exc}; written with the packaged template instead")
+        return receipts.write_receipt(ctx.receipts_dir, run)
 
 
 def _first_line(text: str, limit: int = 240) -> str:

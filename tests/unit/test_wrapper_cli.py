@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cutover import contract
 from cutover.cli import build_parser, main, render_status
 
 PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper" / "project"
@@ -45,6 +46,12 @@ def _assert_no_secret(folder: Path, printed: str) -> None:
                 assert secret not in path.read_text(encoding="utf-8"), (
                     f"{secret} in {path}"
                 )
+
+
+def _assert_payloads_conform(folder: Path) -> None:
+    """The fixture project's payloads (payloads/*.yml), as the runs published them, against the
+    set_stats contract: every key and type, nothing missing."""
+    assert contract.check_receipts_dir(folder) == []
 
 
 def test_every_command_has_a_man_page_like_help() -> None:
@@ -97,6 +104,7 @@ def test_a_good_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert (tmp_path / "closeout" / "LOOP-TEST-1.changepack.md").exists()
     assert "outcome: succeeded; exit 0" in out
     _assert_no_secret(tmp_path, out)
+    _assert_payloads_conform(tmp_path)
     assert main(["receipts", "verify", "--receipts-dir", str(tmp_path)]) == 0
     assert main(["receipts", "list", "--receipts-dir", str(tmp_path)]) == 0
     assert (
@@ -152,6 +160,7 @@ def test_a_broken_release_rolls_back_and_exits_3(
     scope = next((tmp_path / "closeout").glob("*.scope.md")).read_text()
     assert "**ROLLED BACK**" in scope
     _assert_no_secret(tmp_path, out)
+    _assert_payloads_conform(tmp_path)
     assert main(["receipts", "verify", "--receipts-dir", str(tmp_path)]) == 0
 
 
@@ -183,6 +192,7 @@ def test_a_failed_rollback_exits_4(
     # the secret the failing task prints in its message is masked in the receipt too
     assert "MINIO_SECRET_KEY=***" in json.dumps(docs[1]["failed_tasks"])
     _assert_no_secret(tmp_path, out)
+    _assert_payloads_conform(tmp_path)
 
 
 def test_a_prep_failure_touches_nothing_and_exits_2(
@@ -223,6 +233,7 @@ def test_plan_runs_in_check_mode_and_writes_the_change_pack(
         in pack
     )
     assert not (tmp_path / "closeout" / "LOOP-PLAN.scope.md").exists()
+    _assert_payloads_conform(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -345,6 +356,7 @@ def test_losing_the_lock_at_build_exits_2_and_leaves_the_loops_documents_alone(
     again = ["--receipts-dir", str(tmp_path), "--out", str(tmp_path / "again")]
     assert main(["closeout", "--loop-id", "LOOP-SHARED", *again]) == 0
     assert (tmp_path / "again" / "LOOP-SHARED.scope.md").read_text() == before[0]
+    _assert_payloads_conform(tmp_path)
 
 
 def test_each_run_has_its_own_loop_by_default(
@@ -369,6 +381,7 @@ def test_recert_drift_after_a_good_run_exits_4(
         "recert found drift: files-api: runs mint-modules/artwork:5f1c2aa, state.json declares 0ce4de6; "
         "the host needs a person\noutcome: drift; exit 4"
     ) in out
+    _assert_payloads_conform(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -404,6 +417,7 @@ def test_rollback_on_behalf_of_a_dead_run(
         assert "cutover_rollback_force_unlock" not in args or "--force-unlock" in options
         assert "rolled back" in out and "(mode exchange)" in out
     assert "outcome: " not in out and "rollback; exit 0" in out
+    _assert_payloads_conform(tmp_path)
 
 
 def test_a_failed_rollback_command_exits_4(

@@ -151,3 +151,17 @@ def test_select_run_takes_the_latest_run_of_a_loop() -> None:
     assert [r["run_id"] for r in closeout.select_run(rs, "L", "a")] == ["a"]
     assert closeout.select_run(rs, "Z") == []
     assert receipts.SCHEMA == "cutover.receipt/1"
+
+
+def test_a_value_the_host_could_not_measure_reads_as_unknown_not_none(tmp_path: Path) -> None:
+    docs = load_replay().write_scenario("good", tmp_path)
+    baseline = next(d for d in docs if d["phase"] == "baseline")
+    baseline["result"]["disk_free_mb"] = None  # df gave no figure
+    migrate = next(d for d in docs if d["phase"] == "migrate")
+    migrate["result"]["database"] = None  # no migrations configured
+    scope = closeout.render_scope(docs, "LOOP-X")
+    pack = closeout.render_changepack(docs, "LOOP-X")
+    assert "disk free ? MB" in scope
+    assert "| disk free (MB) | enough | ? |" in pack
+    assert "Database `-`, backup" in pack
+    assert "None" not in scope + pack and "null" not in pack
