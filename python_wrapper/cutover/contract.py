@@ -152,6 +152,9 @@ class BaselinePayload(TypedDict):
     state_in_progress: InProgress | None
     problems: list[str]
     ok: bool
+    # the phase engine: phase_end adds ok (true), phase_failed ok false, failed_task, reason
+    failed_task: NotRequired[str]
+    reason: NotRequired[str]
 
 
 class EnvContract(TypedDict):
@@ -171,6 +174,7 @@ class Gate(TypedDict):
     reason: str
     duration_s: float
     output_tail: str
+    cached: NotRequired[bool]  # not run again: the commit already serves on this host
 
 
 class PlannedImage(TypedDict):
@@ -238,6 +242,9 @@ class PrepPayload(TypedDict):
     staging: Staging
     problems: list[str]
     ok: bool
+    # the phase engine: phase_end adds ok (true), phase_failed ok false, failed_task, reason
+    failed_task: NotRequired[str]
+    reason: NotRequired[str]
 
 
 class BuildImage(TypedDict):
@@ -256,6 +263,10 @@ class BuildPayload(TypedDict):
     shipped: bool
     images: list[BuildImage]
     plan: BuildPlan
+    # the phase engine: phase_end adds ok (true), phase_failed ok false, failed_task, reason
+    ok: NotRequired[bool]
+    failed_task: NotRequired[str]
+    reason: NotRequired[str]
 
 
 class AppliedMigration(TypedDict):
@@ -272,6 +283,10 @@ class MigratePayload(TypedDict):
     pending: list[str]
     applied: list[AppliedMigration]
     already: list[str]
+    # the phase engine: phase_end adds ok (true), phase_failed ok false, failed_task, reason
+    ok: NotRequired[bool]
+    failed_task: NotRequired[str]
+    reason: NotRequired[str]
 
 
 class SwappedEntry(TypedDict):
@@ -396,6 +411,8 @@ class RecertPayload(TypedDict, total=False):
     lock_held: bool
     ok: bool
     check_mode: bool
+    failed_task: str
+    reason: str
 
 
 class CloseoutState(TypedDict):
@@ -429,6 +446,10 @@ class CloseoutPayload(TypedDict):
     state: CloseoutState
     audit_tail: list[AuditLine]
     images: list[CloseoutImage]
+    # the phase engine: phase_end adds ok (true), phase_failed ok false, failed_task, reason
+    ok: NotRequired[bool]
+    failed_task: NotRequired[str]
+    reason: NotRequired[str]
 
 
 class ValidatePayload(TypedDict):
@@ -489,12 +510,15 @@ def check_payload(phase: str, payload: object, *, partial: bool = False) -> list
     """Problems of ``payload`` as the set_stats ``cutover_<phase>``; [] when it conforms.
 
     ``partial``: missing keys are not reported (a hand-written payload may leave keys out);
-    unknown keys and wrong types still are."""
+    unknown keys and wrong types still are. A failed phase (``ok`` false with its
+    ``failed_task``: the engine's rescue) publishes what its role had recorded so far, so its
+    missing keys are not reported either."""
     root = f"cutover_{phase}"
     contract = PAYLOADS.get(phase)
     if contract is None:
         return [f"{root}: no contract for {phase!r} (known: {', '.join(PAYLOADS)})"]
-    return _check(payload, contract, root, partial)
+    failed = isinstance(payload, dict) and payload.get("ok") is False and "failed_task" in payload
+    return _check(payload, contract, root, partial or failed)
 
 
 def _check(value: object, expected: Any, path: str, partial: bool) -> list[str]:

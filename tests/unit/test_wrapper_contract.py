@@ -73,7 +73,7 @@ def test_an_unknown_key_is_a_problem_even_in_partial_mode() -> None:
     payload = {**example(contract.MigratePayload), "duration": 3}
     expected = (
         "cutover_migrate.duration: unknown key (not in the contract's MigratePayload: database, release,"
-        " check_mode, backup, pending, applied, already)"
+        " check_mode, backup, pending, applied, already, ok, failed_task, reason)"
     )
     assert contract.check_payload("migrate", payload) == [expected]
     assert contract.check_payload("migrate", {"duration": 3}, partial=True) == [expected]
@@ -143,7 +143,9 @@ def _tasks(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def _published_literals() -> Iterator[tuple[str, dict[str, Any], Any]]:
-    """(where, mapping, contract type) of every payload the YAML spells out as a mapping."""
+    """(where, mapping, contract type) of every payload the YAML spells out as a mapping: the
+    phase roles' ``cutover_phase_result`` (the engine's phase_end publishes it as
+    ``cutover_<phase>``), set_stats written out as a mapping, and the facts published whole."""
     files = [
         *sorted((REPO / "playbooks").glob("*.yml")),
         *sorted(ROLES.glob("cutover_*/tasks/*.yml")),
@@ -153,14 +155,20 @@ def _published_literals() -> Iterator[tuple[str, dict[str, Any], Any]]:
         for task in _tasks(yaml.safe_load(path.read_text(encoding="utf-8"))):
             where = f"{path.relative_to(REPO)}: {task.get('name')}"
             stats = task.get("ansible.builtin.set_stats")
-            for key, value in ((stats or {}).get("data") or {}).items():
+            data = (stats or {}).get("data") or {}
+            for key, value in (data.items() if isinstance(data, dict) else ()):  # a string: the engine's own
                 match = contract.STATS_KEY.match(key)
                 assert match and match.group(1) in contract.PAYLOADS, f"{where}: {key} has no contract"
                 if isinstance(value, dict):
                     yield where, value, contract.PAYLOADS[match.group(1)]
+            role = path.parent.parent.name
             for key, value in (task.get("ansible.builtin.set_fact") or {}).items():
                 if key in PUBLISHED_FACTS and isinstance(value, dict):
                     yield where, value, PUBLISHED_FACTS[key]
+                elif key == "cutover_phase_result" and isinstance(value, dict):
+                    phase = role.removeprefix("cutover_")
+                    assert phase in contract.PAYLOADS, f"{where}: the role {role} publishes no contract's payload"
+                    yield where, value, contract.PAYLOADS[phase]
 
 
 def _literal_problems(value: dict[str, Any], expected: Any, path: str) -> list[str]:
