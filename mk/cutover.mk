@@ -18,3 +18,12 @@ demo-cutover:
 .PHONY: bench
 bench: lab
 	@$(PY) benchmarks/downtime.py   # takes the lab lock itself
+
+# Where a cutover's time goes (issue 9): each phase of a full cutover (profile_tasks on), a
+# no-op rerun, and the same work with plain docker commands as the floor; resets the lab
+# itself. BENCH_PHASES_ARGS e.g. `--label before --save before.json`, later
+# `--label after --compare before.json`; `--json` prints the result as JSON.
+BENCH_PHASES_ARGS ?=
+.PHONY: bench-phases
+bench-phases: lab
+	@$(PY) benchmarks/phases.py $(BENCH_PHASES_ARGS)   # takes the lab lock itself
