@@ -54,14 +54,14 @@ def gate(targets: list[dict[str, Any]], **over: Any) -> dict[str, Any]:
 def test_every_service_passes_at_once_when_healthy(base_url: str) -> None:
     out = gate([{"name": "a", "url": f"{base_url}/ok", "fields": ["status", "db"]}])
 
-    assert out["ok"] and out["results"]["a"]["problems"] == [] and out["results"]["a"]["verdict"] == "healthy"
-    assert out["results"]["a"]["body"] == {"status": "ok", "db": "ok"}
+    assert out["ok"] and out["gates"]["a"]["problems"] == [] and out["gates"]["a"]["verdict"] == "healthy"
+    assert out["gates"]["a"]["body"] == {"status": "ok", "db": "ok"}
 
 
 def test_a_service_answering_5xx_fails_fast_not_after_the_timeout(base_url: str) -> None:
     out = gate([{"name": "b", "url": f"{base_url}/broken", "fields": ["status", "minio"]}], timeout_s=30.0)
 
-    result = out["results"]["b"]
+    result = out["gates"]["b"]
     assert not out["ok"] and result["verdict"] == "5xx" and result["waited_s"] < 2
     assert result["problems"][:3] == ["HTTP 503", "status=error", "minio=error"]
 
@@ -70,20 +70,20 @@ def test_strict_names_each_field_that_is_not_ok_and_relaxed_only_status(base_url
     strict = gate([{"name": "c", "url": f"{base_url}/degraded", "fields": ["status", "db"]}], timeout_s=0.3)
     relaxed = gate([{"name": "c", "url": f"{base_url}/degraded", "fields": ["status", "db"]}], strict=False)
 
-    assert strict["results"]["c"]["problems"] == ["db=down"] and strict["results"]["c"]["verdict"] == "timeout"
+    assert strict["gates"]["c"]["problems"] == ["db=down"] and strict["gates"]["c"]["verdict"] == "timeout"
     assert relaxed["ok"]
 
 
 def test_nothing_listening_is_waited_for_then_named(base_url: str) -> None:
     out = gate([{"name": "d", "url": "http://127.0.0.1:9/health"}], timeout_s=0.3)
 
-    assert not out["ok"] and out["results"]["d"]["problems"][0].startswith("HTTP -1")
+    assert not out["ok"] and out["gates"]["d"]["problems"][0].startswith("HTTP -1")
 
 
 def test_a_failing_target_does_not_hold_up_the_others(base_url: str) -> None:
     out = gate([{"name": "ok", "url": f"{base_url}/ok"}, {"name": "bad", "url": f"{base_url}/broken"}])
 
-    assert out["results"]["ok"]["ok"] and not out["results"]["bad"]["ok"]
+    assert out["gates"]["ok"]["ok"] and not out["gates"]["bad"]["ok"]
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ ok:
   description: Every target passed.
   type: bool
   returned: always
-results:
+gates:
   description: Per target name - ok, status_code, body, problems, verdict, waited_s, docker.
   type: dict
   returned: always
@@ -242,8 +242,8 @@ def gate_all(params: dict[str, Any]) -> dict[str, Any]:
         thread.start()
     for thread in threads:
         thread.join()
-    results = {g.target["name"]: g.result for g in gates}
-    return {"ok": all(r["ok"] for r in results.values()), "results": results}
+    found = {g.target["name"]: g.result for g in gates}
+    return {"ok": all(r["ok"] for r in found.values()), "gates": found}
 
 
 def main() -> None:
