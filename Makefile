@@ -92,9 +92,9 @@ test-modules: setup
 test-integration: setup
 	@echo "==> integration tests (real lab; serialised with flock $(LAB_LOCK) unless CUTOVER_LAB_LOCKED=1 says the caller holds it)"
 	@if [[ "$${CUTOVER_LAB_LOCKED:-}" == 1 ]]; then \
-	  $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
+	  $(BIN)/pytest -q -m integration --durations=15 tests/integration $(PYTEST_ARGS); \
 	else \
-	  CUTOVER_LAB_LOCKED=1 flock $(LAB_LOCK) $(BIN)/pytest -q -m integration tests/integration $(PYTEST_ARGS); \
+	  CUTOVER_LAB_LOCKED=1 flock $(LAB_LOCK) $(BIN)/pytest -q -m integration --durations=15 tests/integration $(PYTEST_ARGS); \
 	fi
 
 -include mk/*.mk
