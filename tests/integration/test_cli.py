@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cutover import contract
 
 from tests.conftest import REPO_ROOT, SshRunner, controller_answers, health, host_docker, make
 
@@ -133,6 +134,8 @@ def test_a_good_run_exits_0_with_one_receipt_per_phase(
         assert code == 200 and body["status"] == "ok", (port, body)
     verify = docs[PHASES.index("verify")]
     assert verify["smoke"]["summary"] == "8 passed", verify["smoke"]
+    # every payload of a real run has the one contract's shape (python_wrapper/cutover/contract.py)
+    assert contract.check_receipts_dir(good_run.receipts) == []
 
 
 def test_the_controller_cannot_reach_the_services_the_gates_passed_on(good_run: CliRun) -> None:
@@ -243,6 +246,7 @@ def test_a_broken_release_rolls_back_and_exits_3(
     assert code == 200 and body["status"] == "ok"
     scope = next((broken_run.receipts / "closeout").glob("*.scope.md")).read_text()
     assert "**ROLLED BACK**" in scope
+    assert contract.check_receipts_dir(broken_run.receipts) == []
     assert (
         cutover(
             "receipts", "verify", "--receipts-dir", str(broken_run.receipts)
