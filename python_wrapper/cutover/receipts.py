@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import chain, templating
+from . import chain, stream, templating
 from .templating import Templates
 
 RECEIPT_ID_RE = re.compile(r"^CAP-[0-9]{8}-[0-9]{6}__cutover\.[a-z]+__R[a-z0-9]+$")
@@ -85,7 +85,12 @@ class PhaseRun:
 
 
 def summarize_events(events: Iterable[Mapping[str, Any]], phase: str) -> dict[str, Any]:
-    """Per-host stats, failed tasks and the phase's set_stats payload from runner events."""
+    """Per-host stats, failed tasks and the phase's set_stats payload from runner events.
+
+    A playbook of its own ends with ``playbook_on_stats``; a phase cut from the whole run's
+    stream (stream.py) has none: its stats are counted from its own events and its payload
+    is what its set_stats tasks published."""
+    events = list(events)
     stats: dict[str, dict[str, int]] = {}
     failed: list[dict[str, Any]] = []
     artifact: dict[str, Any] = {}
@@ -116,6 +121,8 @@ def summarize_events(events: Iterable[Mapping[str, Any]], phase: str) -> dict[st
                 for host, count in (data.get(key) or {}).items():
                     stats.setdefault(host, {})[key] = int(count)
             artifact = dict(data.get("artifact_data") or {})
+    if not any(ev.get("event") == "playbook_on_stats" for ev in events):
+        stats, artifact = stream.host_stats(events), stream.payload(events)
     for host_stats in stats.values():
         for key in ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored"):
             host_stats.setdefault(key, 0)

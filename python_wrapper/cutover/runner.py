@@ -19,7 +19,7 @@ from typing import Any
 
 import ansible_runner  # type: ignore[import-untyped]
 
-from . import receipts, templating
+from . import receipts, stream, templating
 from .exitcodes import ExitCode
 from .progress import PhaseLine, Reporter
 from .project import CHANGING, PHASES, InputError, InventoryFacts, ansible_env, package_commit
@@ -144,6 +144,45 @@ def runner_kwargs(
     }
 
 
+def _run_ansible(
+    ctx: RunContext,
+    ident: str,
+    play_path: Path,
+    extravars: dict[str, Any],
+    check: bool,
+    on_event: Callable[[dict[str, Any]], bool],
+    event_stdout: Callable[[], str],
+) -> tuple[int, str, str]:
+    """One ansible-playbook run through ansible-runner: (rc, runner status, stdout). Signals
+    stop it (``stop.py``); a raised error still returns, so the phase gets its receipt."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"cutover-{ident}-"))
+    stdout = ""
+    rc = 1
+    status = "error"
+    try:
+        with ctx.stop.installed(), ctx.stop.child(tmp / "playbook.pid"):
+            kwargs = runner_kwargs(ctx, ident, play_path, extravars, check, tmp, tmp / "playbook.pid")
+            kwargs["event_handler"] = on_event
+            kwargs["cancel_callback"] = ctx.stop.cancel_callback
+            result = ctx.runner_fn(**kwargs)
+        rc = int(result.rc if result.rc is not None else 1)
+        status = str(result.status)
+        try:
+            stdout = result.stdout.read()
+        except (OSError, AttributeError, ValueError):
+            stdout = event_stdout()
+    except KeyboardInterrupt:  # only when the handlers could not be installed (not the main thread)
+        status, rc = "canceled", 130
+        stdout = event_stdout()
+    except Exception as exc:  # the phase still gets its (failed) receipt
+        status, rc = "error", 1
+        stdout = event_stdout()
+        stdout += f"\ncutover: ansible-runner raised {type(exc).__name__}: {exc}\n"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return rc, status, stdout
+
+
 def run_playbook(
     ctx: RunContext,
     phase: str,
@@ -172,31 +211,7 @@ def run_playbook(
 
     started = datetime.now(UTC)
     ctx.reporter.phase_start(phase, check)
-    tmp = Path(tempfile.mkdtemp(prefix=f"cutover-{phase}-"))
-    stdout = ""
-    rc = 1
-    status = "error"
-    try:
-        with ctx.stop.installed(), ctx.stop.child(tmp / "playbook.pid"):
-            kwargs = runner_kwargs(ctx, phase, play_path, extravars, check, tmp, tmp / "playbook.pid")
-            kwargs["event_handler"] = on_event
-            kwargs["cancel_callback"] = ctx.stop.cancel_callback
-            result = ctx.runner_fn(**kwargs)
-        rc = int(result.rc if result.rc is not None else 1)
-        status = str(result.status)
-        try:
-            stdout = result.stdout.read()
-        except (OSError, AttributeError, ValueError):
-            stdout = event_stdout()
-    except KeyboardInterrupt:  # only when the handlers could not be installed (not the main thread)
-        status, rc = "canceled", 130
-        stdout = event_stdout()
-    except Exception as exc:  # the phase still gets its (failed) receipt
-        status, rc = "error", 1
-        stdout = event_stdout()
-        stdout += f"\ncutover: ansible-runner raised {type(exc).__name__}: {exc}\n"
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    rc, status, stdout = _run_ansible(ctx, phase, play_path, extravars, check, on_event, event_stdout)
     interrupted = ""
     if ctx.stop.requested and status != "successful":
         interrupted = ctx.stop.name
@@ -207,35 +222,45 @@ def run_playbook(
         )
     elif status == "canceled":
         interrupted = "an interrupt"
-    finished = datetime.now(UTC)
+    play_rel = str(play_path.relative_to(ctx.root)) if play_path.is_relative_to(ctx.root) else str(play_path)
+    run = _phase_run(ctx, phase, (started, datetime.now(UTC)), rc, status, stdout, events, play_rel,
+                     extravars, check, interrupted)  # fmt: skip
+    doc = _write_receipt(ctx, run) if ctx.write_receipts else None
+    return run, doc
+
+
+def _phase_run(
+    ctx: RunContext,
+    phase: str,
+    span: tuple[datetime, datetime],
+    rc: int,
+    status: str,
+    stdout: str,
+    events: list[dict[str, Any]],
+    playbook: str,
+    extravars: Mapping[str, Any],
+    check: bool,
+    interrupted: str,
+) -> receipts.PhaseRun:
+    """What one phase produced (redacted), as its receipt records it."""
+    red = ctx.redactor
     args = dict(extravars)
     if check:
         args["check_mode"] = True
-    run = receipts.PhaseRun(
+    return receipts.PhaseRun(
         phase=phase,
         run_id=ctx.run_id,
-        started=started,
-        finished=finished,
+        started=span[0],
+        finished=span[1],
         rc=rc,
         runner_status=status,
         stdout=red.text(stdout),
         events=events,
-        command=red.text(
-            command_line(
-                str(play_path.relative_to(ctx.root))
-                if play_path.is_relative_to(ctx.root)
-                else str(play_path),
-                ctx.inventory.path,
-                extravars,
-                check,
-            )
-        ),
+        command=red.text(command_line(playbook, ctx.inventory.path, extravars, check)),
         cwd=str(ctx.root),
         args=red.data(args),
         check_mode=check,
-        playbook=str(play_path.relative_to(ctx.root))
-        if play_path.is_relative_to(ctx.root)
-        else str(play_path),
+        playbook=playbook,
         context=red.text(
             f"cutover run {ctx.run_id}; loop {ctx.loop_id}; inventory {ctx.inventory.path}; "
             f"ref {ctx.ref or ctx.inventory.ref or '-'}{'; check mode' if check else ''}"
@@ -252,8 +277,6 @@ def run_playbook(
             }
         ),
     )
-    doc = _write_receipt(ctx, run) if ctx.write_receipts else None
-    return run, doc
 
 
 def _write_receipt(ctx: RunContext, run: receipts.PhaseRun) -> dict[str, Any]:
@@ -305,6 +328,12 @@ def run_phase(
     check = ctx.check if check is None else check
     extravars = phase_extravars(ctx, phase, later, extra)
     run, doc = run_playbook(ctx, phase, f"playbooks/{phase}.yml", extravars, check)
+    return _outcome(ctx, run, doc)
+
+
+def _outcome(ctx: RunContext, run: receipts.PhaseRun, doc: dict[str, Any] | None) -> PhaseOutcome:
+    """A phase's outcome from what it produced and its receipt; reported as the phase's end."""
+    phase = run.phase
     summary = receipts.summarize_events(run.events, phase)
     ok = run.rc == 0 and run.runner_status == "successful"
     error = message = ""
@@ -469,9 +498,9 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
     def done(code: ExitCode, outcome: str, headline: str) -> RunSummary:
         return RunSummary(code, outcome, outcomes, lines, "; ".join([headline, *notes]))
 
-    for index, phase in enumerate(phases):
-        later = phases[index + 1 :]
-        if ctx.stop.requested:
+    ran = {o.phase: o for o in run_stream(ctx, phases)}
+    for phase in phases:
+        if ctx.stop.requested and phase not in ran:
             lines.append(PhaseLine(phase, "skipped", 0.0, "", f"interrupted by {ctx.stop.name}"))
             if outcome != "interrupted":
                 words = _interrupted_words(ctx, f"before {phase}", changing_started and not rolled)
@@ -481,12 +510,12 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
         if rolled and phase in CHANGING:
             lines.append(PhaseLine(phase, "skipped", 0.0, "", "after rollback"))
             continue
-        if ctx.before_phase:
-            ctx.before_phase(phase)
+        found = ran.get(phase)
+        if found is None:  # not reached: the host left the run (unreachable, refused) before it
+            lines.append(PhaseLine(phase, "skipped", 0.0, "", "not reached"))
+            continue
+        o = found
         changing_started = changing_started or phase in CHANGING
-        o = run_phase(ctx, phase, later)
-        if ctx.after_phase:
-            ctx.after_phase(o)
         outcomes.append(o)
         lines.append(phase_line(o))
         if o.ok:
@@ -511,8 +540,10 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
                 f"{phase} failed: {o.message}; nothing on the host was changed by this run",
             )
         if phase in CHANGING:
-            ctx.reporter.message(f"{phase} failed: {o.message}; rolling back what this run changed")
-            rb = run_rollback(ctx, standalone=False, reason=f"{phase} failed: {o.message}")
+            rb = ran.get("rollback")  # the run's own rollback play
+            if rb is None:  # the host left the run before its rollback play: try once more, alone
+                ctx.reporter.message(f"{phase} failed: {o.message}; rolling back what this run changed")
+                rb = run_rollback(ctx, standalone=False, reason=f"{phase} failed: {o.message}")
             outcomes.append(rb)
             lines.append(phase_line(rb))
             rolled = True
@@ -555,6 +586,94 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
         else:
             notes.append(f"{phase} failed ({o.message})")
     return done(code, outcome, headline)
+
+
+WHOLE_RUN = "playbooks/cutover.yml"
+
+
+def whole_run_extravars(ctx: RunContext, phases: Sequence[str]) -> dict[str, Any]:
+    """Extra vars of the one playbook run: its id, its phases, the ref and staging inventory."""
+    extravars: dict[str, Any] = {
+        "cutover_run_id": ctx.lock_run_id or ctx.run_id,
+        "cutover_phases": list(phases),
+    }
+    if ctx.ref:
+        extravars["cutover_ref"] = ctx.ref
+    if ctx.staging_inventory:
+        extravars["cutover_staging_inventory"] = str(ctx.staging_inventory)
+    return extravars
+
+
+def run_stream(ctx: RunContext, phases: Sequence[str]) -> list[PhaseOutcome]:
+    """Run the whole cutover as ONE playbook process (playbooks/cutover.yml, what a plain
+    ansible-playbook user runs) and cut its event stream into phases (stream.py): each phase
+    that ran gets its receipt as soon as its play ends, and its outcome; the run's own
+    rollback play is the phase ``rollback``. A phase the playbook skipped has no outcome.
+
+    A SIGINT/SIGTERM/SIGHUP stops the playbook: the phase it was in is ``canceled``."""
+    play_path = ctx.root / WHOLE_RUN
+    if not play_path.is_file():
+        raise InputError(f"{WHOLE_RUN}: playbook not found under {ctx.root}")
+    check = ctx.check
+    extravars = whole_run_extravars(ctx, phases)
+    outcomes: list[PhaseOutcome] = []
+    everything: list[dict[str, Any]] = []
+
+    def finish(segment: stream.Segment, ending: str = "") -> None:
+        ok = stream.segment_ok(segment, check) and not ending
+        stdout = stream.segment_stdout(segment)
+        interrupted = ""
+        if ending == "canceled":
+            interrupted = ctx.stop.name or "an interrupt"
+            status, rc = "canceled", ctx.stop.exit_status
+            stdout += (
+                f"\ncutover: interrupted by {interrupted}: the playbook was stopped (SIGTERM to its "
+                "process group) before it finished\n"
+            )
+        else:
+            status, rc = ("successful", 0) if ok else ("failed", 2)
+            stdout += f"\n{ending}\n" if ending else ""
+        now = datetime.now(UTC)
+        span = (segment.started or now, segment.finished or now)
+        run = _phase_run(ctx, segment.phase, span, rc, status, stdout, segment.events, WHOLE_RUN,
+                         extravars, check, interrupted)  # fmt: skip
+        outcome = _outcome(ctx, run, _write_receipt(ctx, run) if ctx.write_receipts else None)
+        outcomes.append(outcome)
+        if ctx.after_phase:
+            ctx.after_phase(outcome)
+
+    def started(phase: str) -> None:
+        if ctx.before_phase:
+            ctx.before_phase(phase)
+        ctx.reporter.phase_start(phase, check)
+
+    cutter = stream.Cutter(PHASES, started, finish)
+
+    def on_event(event: dict[str, Any]) -> bool:
+        clean = ctx.redactor.data(event)
+        everything.append(clean)
+        cutter.feed(clean)
+        if cutter.current is not None and cutter.announced:
+            ctx.reporter.event(cutter.current.phase, clean)
+        return True
+
+    def event_stdout() -> str:
+        return "\n".join(str(e.get("stdout", "")) for e in everything if e.get("stdout"))
+
+    rc, status, stdout = _run_ansible(ctx, "cutover", play_path, extravars, check, on_event, event_stdout)
+    open_segment, announced = cutter.current, cutter.announced
+    cutter.current = None
+    if open_segment is not None and announced:  # the stream ended inside a phase
+        canceled = status == "canceled" or (ctx.stop.requested and status != "successful")
+        ending = f"cutover: the playbook ended in this phase ({status}, rc {rc})"
+        finish(open_segment, "canceled" if canceled else ending)
+    elif not outcomes and status != "successful":  # it ended before any phase ran: say why
+        first = stream.Segment(phases[0] if phases else "baseline")
+        first.events.extend(everything)
+        canceled = status == "canceled" or (ctx.stop.requested and status != "successful")
+        ending = ctx.redactor.text(stdout[-4000:]) or f"status {status}, rc {rc}"
+        finish(first, "canceled" if canceled else ending)
+    return outcomes
 
 
 def run_rollback(

@@ -69,27 +69,27 @@ def test_the_rollback_after_a_failure_undoes_only_this_run(tmp_path: Path) -> No
         results={"rollback": {"mode": "in_progress", "outcome": "rolled_back", "to": "5f1c2aa"}},
     )
     assert summary.exit_code == ExitCode.ROLLED_BACK == 3
+    # one playbook run: its own rollback play, then recert and closeout
     assert runner.phases() == [*PHASES[:6], "rollback", "recert", "closeout"]
-    args = runner.extravars("rollback")
-    assert args["cutover_rollback_standalone"] is False
-    assert args["cutover_run_id"] == "20260212T011535Z-fixtur"  # the same run id: its lock is ours
-    assert args["cutover_rollback_reason"] == (
-        "verify failed: files-api never became healthy: minio=error (bucket env key missing)"
-    )
+    assert [c["ident"] for c in runner.calls] == ["cutover"]
+    assert runner.extravars("cutover")["cutover_run_id"] == "20260212T011535Z-fixtur"
     assert summary.headline == (
         "verify failed: files-api never became healthy: minio=error (bucket env key missing); "
         "this run's change was rolled back and the previous release 5f1c2aa serves again"
     )
 
 
-def test_the_rollback_reason_is_redacted(tmp_path: Path) -> None:
+def test_a_rollback_run_alone_after_the_host_left_the_run_gets_a_redacted_reason(tmp_path: Path) -> None:
     _, runner = _run(
         tmp_path,
         fail={"swap": "new container unhealthy (MINIO_SECRET_KEY=Fx-minio-secret-93be1f)\nmore lines"},
         results={"rollback": {"mode": "in_progress", "outcome": "rolled_back"}},
+        leave=("swap",),
     )
-    reason = runner.extravars("rollback")["cutover_rollback_reason"]
-    assert reason == "swap failed: new container unhealthy (MINIO_SECRET_KEY=***)"
+    assert [c["ident"] for c in runner.calls] == ["cutover", "rollback"]
+    args = runner.extravars("rollback")
+    assert args["cutover_rollback_standalone"] is False
+    assert args["cutover_rollback_reason"] == "swap failed: new container unhealthy (MINIO_SECRET_KEY=***)"
 
 
 def test_a_lock_held_by_another_run_at_build_changed_nothing_and_exits_2(tmp_path: Path) -> None:
@@ -97,6 +97,7 @@ def test_a_lock_held_by_another_run_at_build_changed_nothing_and_exits_2(tmp_pat
         tmp_path,
         fail={"build": LOCK_MSG},
         results={"build": None, "rollback": {"mode": "none", "outcome": "nothing_to_undo"}},
+        leave=("build",),  # the lock is taken outside the phase's block: the host leaves the run
     )
     assert summary.exit_code == ExitCode.BAD_INPUT == 2
     assert summary.outcome == "aborted"
