@@ -88,18 +88,10 @@ def test_a_good_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert all(ID_RE.match(str(d["id"])) for d in docs)
     assert all(d["status"] == "done" for d in docs)
     assert len({d["run_id"] for d in docs}) == 1
-    keep = {d["phase"]: d["inputs"]["args"]["cutover_lock_keep"] for d in docs}  # type: ignore[index]
-    assert keep == {
-        "baseline": True,
-        "prep": True,
-        "build": True,
-        "migrate": True,
-        "swap": True,
-        "verify": False,
-        "recert": False,
-        "closeout": False,
-    }
-    assert all(d["inputs"]["args"]["cutover_auto_rollback"] is False for d in docs)  # type: ignore[index]
+    # ONE playbook process for the whole run: every receipt names the same command
+    assert {d["inputs"]["playbook"] for d in docs} == {"playbooks/cutover.yml"}  # type: ignore[index]
+    assert len({d["inputs"]["command"] for d in docs}) == 1  # type: ignore[index]
+    assert docs[0]["inputs"]["args"]["cutover_phases"] == [d["phase"] for d in docs]  # type: ignore[index]
     assert (tmp_path / "closeout" / "LOOP-TEST-1.scope.md").exists()
     assert (tmp_path / "closeout" / "LOOP-TEST-1.changepack.md").exists()
     assert "outcome: succeeded; exit 0" in out
@@ -154,7 +146,7 @@ def test_a_broken_release_rolls_back_and_exits_3(
     ]
     rollback = docs[6]
     assert rollback["capability"] == "cutover.rollback" and rollback["status"] == "done"
-    assert rollback["inputs"]["args"]["cutover_lock_keep"] is False  # type: ignore[index]
+    assert rollback["inputs"]["playbook"] == "playbooks/cutover.yml"  # type: ignore[index]  # the run's own rollback play
     assert docs[5]["status"] == "failed"
     assert all(d["inputs"]["args"]["cutover_ref"] == "release-broken" for d in docs)  # type: ignore[index]
     scope = next((tmp_path / "closeout").glob("*.scope.md")).read_text()

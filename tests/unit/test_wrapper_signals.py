@@ -98,9 +98,15 @@ def sleepy(tmp_path: Path) -> Iterator[tuple[Path, str]]:
                     cutover_project: sleepy
             """)
     )
+    (root / "playbooks" / "cutover.yml").write_text(
+        textwrap.dedent("""\
+            - name: Baseline
+              ansible.builtin.import_playbook: baseline.yml
+            """)
+    )
     (root / "playbooks" / "baseline.yml").write_text(
         textwrap.dedent(f"""\
-            - name: A baseline that takes long
+            - name: Baseline - a baseline that takes long
               hosts: docker_hosts
               gather_facts: false
               tasks:
