@@ -45,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def run(args: list[str], *, check: bool = True, timeout: float = 900, **kw: Any) -> subprocess.CompletedProcess[str]:
     """Run a command from the repo root, capture its output, fail with both streams shown."""
+    kw.setdefault("stdin", subprocess.DEVNULL)  # Ansible refuses a non-blocking stdin; the tests never type
     proc = subprocess.run(args, cwd=REPO_ROOT, text=True, capture_output=True, timeout=timeout, check=False, **kw)
     if check and proc.returncode != 0:
         raise AssertionError(

@@ -75,6 +75,7 @@ def cutover(
     full_env.pop("CUTOVER_HOME", None)
     full_env |= env or {}
     return subprocess.run([cutover_bin(), *args], cwd=REPO_ROOT, env=full_env, text=True, capture_output=True,
+                          stdin=subprocess.DEVNULL,
                           timeout=timeout, check=False)  # fmt: skip
 
 
@@ -152,7 +153,7 @@ def test_the_cutover_ran_as_a_normal_user_with_become(good_run: CliRun, ssh: Ssh
     assert good_run.code == 0
     hostvars = json.loads(
         subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-inventory"), "--host", "docker-host"],
-                       cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+                       cwd=REPO_ROOT, capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL).stdout
     )  # fmt: skip
     assert hostvars["ansible_user"] == "deploy" and hostvars["ansible_become"] is True
     assert ssh("id -un", root=False).stdout.strip() == "deploy"
