@@ -23,18 +23,6 @@ LOCK_MSG = (
 )
 
 
-class Quiet:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def phase_start(self, phase: str, check: bool) -> None: ...
-    def event(self, phase: str, event: object) -> None: ...
-    def phase_end(self, line: object) -> None: ...
-    def message(self, text: str) -> None:
-        self.messages.append(text)
-
-    def summary(self, lines: object, footer: str) -> None: ...
-    def close(self) -> None: ...
 
 
 def _ctx(tmp_path: Path, runner: Any, run_id: str = "20260212T011535Z-fixtur") -> RunContext:
@@ -43,7 +31,7 @@ def _ctx(tmp_path: Path, runner: Any, run_id: str = "20260212T011535Z-fixtur") -
         inventory=InventoryFacts(path=PROJECT / "inventory" / "hosts.yml", project="mint"),
         receipts_dir=tmp_path,
         redactor=Redactor(["Fx-minio-secret-93be1f"]),
-        reporter=Quiet(),  # type: ignore[arg-type]
+        reporter=load_replay().QuietReporter(),  # type: ignore[arg-type]
         run_id=run_id,
         loop_id="LOOP-MINT-CUTOVER-20260212-011535",
         runner_fn=runner,

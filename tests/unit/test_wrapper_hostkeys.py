@@ -22,6 +22,7 @@ import pytest
 from cutover.project import InventoryFacts, ansible_env, host_key_checking_env
 from cutover.redact import Redactor
 from cutover.runner import LAUNCHER, RunContext, run_playbook, runner_kwargs
+from wrapper_replay import load_replay
 
 HKC = ("ANSIBLE_HOST_KEY_CHECKING", "ANSIBLE_SSH_HOST_KEY_CHECKING", "ANSIBLE_PARAMIKO_HOST_KEY_CHECKING")
 
@@ -94,20 +95,12 @@ def _project(tmp_path: Path, port: int) -> Path:
 
 
 def _ctx(root: Path, runner: Any) -> RunContext:
-    class Quiet:
-        def phase_start(self, *a: object) -> None: ...
-        def event(self, *a: object) -> None: ...
-        def phase_end(self, *a: object) -> None: ...
-        def message(self, *a: object) -> None: ...
-        def summary(self, *a: object) -> None: ...
-        def close(self) -> None: ...
-
     return RunContext(
         root=root,
         inventory=InventoryFacts(path=root / "hosts.yml"),
         receipts_dir=root / "receipts",
         redactor=Redactor(),
-        reporter=Quiet(),  # type: ignore[arg-type]
+        reporter=load_replay().QuietReporter(),  # type: ignore[arg-type]
         run_id="R1",
         loop_id="LOOP-T",
         write_receipts=False,

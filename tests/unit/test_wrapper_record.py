@@ -67,7 +67,7 @@ def _replayed_run(tmp_path: Path) -> Path:
         inventory=InventoryFacts(path=PROJECT / "inventory" / "hosts.yml", project="mint"),
         receipts_dir=tmp_path / "receipts",
         redactor=Redactor([]),
-        reporter=load_recorder()._Quiet(),
+        reporter=load_replay().QuietReporter(),
         run_id="20260301T101010Z-abc123",
         loop_id="LOOP-MINT-CUTOVER-20260301-101010",
         runner_fn=load_replay().ReplayRunner(),

@@ -20,18 +20,6 @@ from wrapper_replay import load_replay
 PROJECT = Path(__file__).resolve().parents[1] / "fixtures" / "wrapper" / "project"
 
 
-class Quiet:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def phase_start(self, phase: str, check: bool) -> None: ...
-    def event(self, phase: str, event: object) -> None: ...
-    def phase_end(self, line: object) -> None: ...
-    def message(self, text: str) -> None:
-        self.messages.append(text)
-
-    def summary(self, lines: object, footer: str) -> None: ...
-    def close(self) -> None: ...
 
 
 def _own_copy(folder: Path, name: str, old: str, new: str) -> Path:
@@ -156,7 +144,7 @@ def test_a_template_name_that_is_no_template_is_refused(
     assert "--templates: expected a directory of templates" in capsys.readouterr().err
 
 
-def _ctx(tmp_path: Path, templates: Templates, reporter: Quiet) -> RunContext:
+def _ctx(tmp_path: Path, templates: Templates, reporter: Any) -> RunContext:
     return RunContext(
         root=PROJECT,
         inventory=InventoryFacts(path=PROJECT / "inventory" / "hosts.yml", project="mint"),
@@ -175,7 +163,7 @@ def test_a_receipt_template_that_fails_mid_run_never_costs_a_receipt(tmp_path: P
     own = _own_copy(
         tmp_path / "t", templating.RECEIPT, "## Chain", "{{ receipt.nope if receipt.status == 'done' else '' }}## Chain"
     )
-    reporter = Quiet()
+    reporter = load_replay().QuietReporter()
     summary = run_cutover(_ctx(tmp_path, Templates(own), reporter), list(PHASES))
     assert summary.outcome == "succeeded"
     assert [d["phase"] for d in receipts.load_all(tmp_path / "r")] == list(PHASES)
@@ -186,7 +174,7 @@ def test_a_receipt_template_that_fails_mid_run_never_costs_a_receipt(tmp_path: P
 
 def test_documents_that_fail_to_render_at_the_end_of_a_run_leave_the_outcome_alone(tmp_path: Path) -> None:
     own = _own_copy(tmp_path / "t", templating.SCOPE, "{{ item.backup }}", "{{ item.bakup }}")
-    reporter = Quiet()
+    reporter = load_replay().QuietReporter()
     ctx = _ctx(tmp_path, Templates(own), reporter)
     ctx.runner_fn = load_replay().ReplayRunner("broken")
     assert run_cutover(ctx, list(PHASES)).outcome == "rolled_back"
