@@ -102,6 +102,12 @@ up_network() {
     ip netns add "$NS"
     changed "network namespace $NS"
   fi
+  # A veth left behind by an earlier namespace (deleted by hand, or its engine gone) has no
+  # peer in this one: replace it rather than fail on the missing eth0.
+  if link_exists && ! ip -n "$NS" link show eth0 >/dev/null 2>&1; then
+    ip link del "$VETH"
+    changed "stale veth $VETH removed"
+  fi
   if ! link_exists; then
     ip link add "$VETH" type veth peer name "$VETH_PEER" netns "$NS"
     ip -n "$NS" link set "$VETH_PEER" name eth0
