@@ -26,6 +26,8 @@ Filters:
   cutover_envfile_problems(text, path=None) -> list[str]          what is refused (no values)
   cutover_envfile_keys(text, path=None, lenient=False) -> list    names with a non-empty value
   cutover_envfile_render(env, names=None) -> str                  env-file text of (some of) env
+  cutover_envfile_select(env, names) -> dict                      only those names, in env's order
+  cutover_envfile_checksums(env, services) -> dict                service -> sha1 of its env-file text
 
 ``lenient=True`` never raises: it is for readers that must not fail (the redactor, prep's list
 of missing keys next to its list of problems). A refused line whose name is recognisable is
@@ -35,6 +37,7 @@ removed; the last of duplicates wins); other refused lines are skipped. Never de
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -260,6 +263,20 @@ def render(env: Mapping[str, Any], names: Iterable[str] | None = None) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def select(env: Mapping[str, Any] | None, names: Iterable[str] | None) -> dict[str, Any]:
+    """Only the given names of env, in env's order (what one service's container gets)."""
+    wanted = set(names or [])
+    return {key: value for key, value in (env or {}).items() if key in wanted}
+
+
+def checksums(env: Mapping[str, Any] | None, services: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Per service, the sha1 of its env-file text (its keys only): the swap's config hash covers it."""
+    return {
+        str(svc["name"]): hashlib.sha1(render(select(env, svc.get("env") or [])).encode()).hexdigest()
+        for svc in services
+    }
+
+
 class FilterModule:
     """Ansible filter plugin entry point."""
 
@@ -269,4 +286,6 @@ class FilterModule:
             "cutover_envfile_problems": problems,
             "cutover_envfile_keys": keys,
             "cutover_envfile_render": render,
+            "cutover_envfile_select": select,
+            "cutover_envfile_checksums": checksums,
         }

@@ -8,6 +8,9 @@
   cutover_phase_runs(phase, run, order, changing)   -> whether a phase of a whole run (cutover.yml) runs
   cutover_rollback_due(run, changing, auto)         -> whether a whole run rolls back after its failure
   cutover_changes_after(phase, run, order, changing) -> whether this phase keeps the lock for a later one
+  cutover_state_open(state, change)                 -> state with this run's change in progress opened
+  cutover_state_swapped(state, service, record)     -> state recording, before it is touched, a service's swap
+  cutover_state_unopened(state)                     -> state without the change (a swap that changed nothing)
 """
 
 from __future__ import annotations
@@ -145,6 +148,38 @@ def cutover_changes_after(phase: str, run: Any, order: list[str], changing: list
     return any(p in chosen and p in changing for p in order[order.index(phase) + 1 :])
 
 
+def cutover_state_open(state: Any, change: dict[str, Any]) -> dict[str, Any]:
+    """Open (or take up again) the change of this run: run_id, target, commit, ref, project.
+
+    A change this run already opened keeps its start time and what it swapped so far.
+    """
+    state = dict(_mapping(state))
+    earlier = _mapping(state.get("in_progress"))
+    opened = dict(earlier)
+    opened.update({key: change[key] for key in ("run_id", "target", "commit", "ref")})
+    opened["started_at"] = earlier.get("started_at") or change["started_at"]
+    opened["swapped"] = dict(_mapping(earlier.get("swapped")))
+    state["project"] = change["project"]
+    state["in_progress"] = opened
+    return state
+
+
+def cutover_state_swapped(state: Any, service: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Record the swap of one service in the open change, before the service is touched."""
+    state = dict(_mapping(state))
+    in_progress = dict(_mapping(state.get("in_progress")))
+    swapped = dict(_mapping(in_progress.get("swapped")))
+    swapped[service] = dict(_mapping(swapped.get(service))) | dict(record)
+    in_progress["swapped"] = swapped
+    state["in_progress"] = in_progress
+    return state
+
+
+def cutover_state_unopened(state: Any) -> dict[str, Any]:
+    """The change closed again: the swap found every service already serving the target."""
+    return dict(_mapping(state)) | {"in_progress": None}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -156,4 +191,7 @@ class FilterModule:
             "cutover_phase_runs": cutover_phase_runs,
             "cutover_rollback_due": cutover_rollback_due,
             "cutover_changes_after": cutover_changes_after,
+            "cutover_state_open": cutover_state_open,
+            "cutover_state_swapped": cutover_state_swapped,
+            "cutover_state_unopened": cutover_state_unopened,
         }

@@ -99,6 +99,9 @@ def main() -> int:
         name: Probe(str(s["url"]), bool(s.get("existed", True)))
         for name, s in spec.items()
     }
+    for stale in (args.stop_file, args.out):  # left by an earlier attempt of the same run
+        if os.path.exists(stale):
+            os.unlink(stale)
     deadline = time.monotonic() + args.max_duration
     started = time.monotonic()
     rounds = 0

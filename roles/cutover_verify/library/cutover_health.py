@@ -18,13 +18,23 @@ description:
     C(status) is C("ok") and, when C(strict), every listed field C("ok") - and fails at once
     after C(max_5xx) server errors in a row. A refused connection is a service still starting.
   - The module itself does not fail on an unhealthy target; it returns C(ok) false and every
-    target's findings, so the caller names them.
+    target's findings, so the caller names them. A failed container target also carries a
+    C(diagnosis) - its state, its last health checks and log lines, and the answer of its
+    C(diagnose_url) - so the caller can say why without more round trips.
+  - With C(inspect), it also returns the safe fields of those containers (never their env).
 options:
   targets:
-    description: What to gate - C(name), optional C(url), C(fields) (default [status]) and C(container).
+    description: >-
+      What to gate - C(name), optional C(url), C(fields) (default [status]), C(container) and
+      C(diagnose_url) (asked only when the container target fails, for the diagnosis).
     type: list
     elements: dict
-    required: true
+    default: []
+  inspect:
+    description: Container names whose safe fields (Name, Image, Config.Image, Config.Labels, State) to return.
+    type: list
+    elements: str
+    default: []
   docker_host:
     description: The Engine API (unix:///path or tcp://host:port), for targets with a container.
     type: str
@@ -58,7 +68,11 @@ ok:
   type: bool
   returned: always
 gates:
-  description: Per target name - ok, status_code, body, problems, verdict, waited_s, docker.
+  description: Per target name - ok, status_code, body, problems, verdict, waited_s, docker (and diagnosis).
+  type: dict
+  returned: always
+containers:
+  description: Per inspected name, its safe fields, or null when there is no such container.
   type: dict
   returned: always
 """
@@ -90,6 +104,15 @@ class _UnixConnection(http.client.HTTPConnection):
 
 def engine_get(docker_host: str, path: str, timeout: float) -> tuple[int, Any]:
     """GET on the Engine API; (status, parsed JSON or None)."""
+    status, raw = engine_get_raw(docker_host, path, timeout)
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, None
+
+
+def engine_get_raw(docker_host: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """GET on the Engine API; (status, body bytes)."""
     parts = urlsplit(docker_host)
     if parts.scheme == "unix":
         conn: http.client.HTTPConnection = _UnixConnection(parts.path, timeout)
@@ -100,13 +123,67 @@ def engine_get(docker_host: str, path: str, timeout: float) -> tuple[int, Any]:
     try:
         conn.request("GET", path)
         response = conn.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw) if raw else None
-        except ValueError:
-            return response.status, None
+        return response.status, response.read()
     finally:
         conn.close()
+
+
+def safe_container(data: Any) -> dict[str, Any] | None:
+    """The fields of a container's inspect data that hold no env value."""
+    if not isinstance(data, dict):
+        return None
+    config = data.get("Config") or {}
+    state = data.get("State") or {}
+    health = state.get("Health") or {}
+    return {
+        "Name": data.get("Name"),
+        "Image": data.get("Image"),
+        "Config": {"Image": config.get("Image"), "Labels": config.get("Labels") or {}},
+        "State": {
+            "Status": state.get("Status"), "Running": bool(state.get("Running")),
+            "ExitCode": state.get("ExitCode"),
+            **({"Health": {"Status": health.get("Status")}} if health else {}),
+        },
+    }  # fmt: skip
+
+
+def inspect_all(docker_host: str, names: list[str], timeout: float) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in names:
+        status, data = engine_get(docker_host, f"/containers/{quote(name, safe='')}/json", timeout)
+        found[name] = safe_container(data) if status == 200 else None
+    return found
+
+
+def log_lines(raw: bytes, keep: int = 20) -> list[str]:
+    """The last lines of a container's log (the Engine's 8-byte frame headers removed)."""
+    text, rest = [], raw
+    while len(rest) >= 8 and rest[0] in (0, 1, 2) and rest[1:4] == b"\0\0\0":
+        size = int.from_bytes(rest[4:8], "big")
+        text.append(rest[8 : 8 + size])
+        rest = rest[8 + size :]
+    joined = b"".join(text) + rest
+    return [line for line in joined.decode("utf-8", "replace").splitlines() if line.strip()][-keep:]
+
+
+def diagnose(docker_host: str, name: str, url: str | None, timeout: float) -> dict[str, Any]:
+    """What an operator needs to see about a failed new container (no env values)."""
+    status, data = engine_get(docker_host, f"/containers/{quote(name, safe='')}/json", timeout)
+    if status != 200 or not isinstance(data, dict):
+        return {"exists": False}
+    state = data.get("State") or {}
+    health = state.get("Health") or {}
+    found: dict[str, Any] = {
+        "exists": True, "status": state.get("Status"), "running": bool(state.get("Running")),
+        "exit_code": state.get("ExitCode"), "health": health.get("Status") or "none",
+        "last_health_checks": [str(c.get("Output", "")).strip() for c in (health.get("Log") or [])[-3:]],
+    }  # fmt: skip
+    _, raw = engine_get_raw(docker_host, f"/containers/{quote(name, safe='')}/logs?stdout=1&stderr=1&tail=20", timeout)
+    found["last_log_lines"] = log_lines(raw)
+    if url and found["running"]:
+        code, body, _ = http_get(url, min(timeout, 3))
+        found["health_answer"] = {"url": url, "status_code": code, "body": json.dumps(body) if body is not None else ""}
+    return found
 
 
 def http_get(url: str, timeout: float) -> tuple[int, Any, str]:
@@ -232,6 +309,14 @@ class Gate:
     def _finish(self, start: float, verdict: str, problems: list[str]) -> None:
         self.result.update(ok=not problems, problems=problems, verdict=verdict,
                            waited_s=round(time.monotonic() - start, 2))  # fmt: skip
+        if problems and self.target.get("container"):
+            try:
+                self.result["diagnosis"] = diagnose(
+                    self.params["docker_host"], self.target["container"],
+                    self.target.get("diagnose_url"), self.params["request_timeout_s"],
+                )  # fmt: skip
+            except OSError as exc:
+                self.result["diagnosis"] = {"exists": False, "error": f"Engine API: {exc}"}
 
 
 def gate_all(params: dict[str, Any]) -> dict[str, Any]:
@@ -243,13 +328,15 @@ def gate_all(params: dict[str, Any]) -> dict[str, Any]:
     for thread in threads:
         thread.join()
     found = {g.target["name"]: g.result for g in gates}
-    return {"ok": all(r["ok"] for r in found.values()), "gates": found}
+    containers = inspect_all(params["docker_host"], params.get("inspect") or [], params["request_timeout_s"])
+    return {"ok": all(r["ok"] for r in found.values()), "gates": found, "containers": containers}
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "targets": {"type": "list", "elements": "dict", "required": True},
+            "targets": {"type": "list", "elements": "dict", "default": []},
+            "inspect": {"type": "list", "elements": "str", "default": []},
             "docker_host": {"type": "str", "default": "unix:///var/run/docker.sock"},
             "strict": {"type": "bool", "default": True},
             "timeout_s": {"type": "float", "default": 60},
@@ -265,7 +352,11 @@ def main() -> None:
     for index, target in enumerate(module.params["targets"]):
         if not target.get("name") or not (target.get("url") or target.get("container")):
             module.fail_json(msg=f"targets[{index}]: expected a name and a url or a container, got {sorted(target)}")
-    module.exit_json(changed=False, **gate_all(module.params))
+    try:
+        found = gate_all(module.params)
+    except OSError as exc:
+        module.fail_json(msg=f"docker_host {module.params['docker_host']}: the Engine API does not answer: {exc}")
+    module.exit_json(changed=False, **found)
 
 
 if __name__ == "__main__":
