@@ -166,3 +166,10 @@ def test_safe_container_and_log_lines_hold_no_env() -> None:
     frames = b"\x01\x00\x00\x00\x00\x00\x00\x06hello\n" + b"\x02\x00\x00\x00\x00\x00\x00\x06oops!\n"
     assert health.log_lines(frames) == ["hello", "oops!"]
     assert health.log_lines(b"plain\ntext\n", keep=1) == ["text"]
+
+
+def test_a_published_plan_keeps_to_the_contract() -> None:
+    from cutover import contract
+
+    public = [swap.cutover_swap_public(e) for e in plan({}, {})]
+    assert set(public[0]) == set(contract.SwapPlanEntry.__annotations__)

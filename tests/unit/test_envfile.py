@@ -45,10 +45,12 @@ def test_the_filter_plugin_exposes_the_filters() -> None:
     plugin = load("cutover_envfile_plugin", CANONICAL)
     filters = plugin.FilterModule().filters()
     assert sorted(filters) == [
+        "cutover_envfile_checksums",
         "cutover_envfile_keys",
         "cutover_envfile_parse",
         "cutover_envfile_problems",
         "cutover_envfile_render",
+        "cutover_envfile_select",
     ]
     assert filters["cutover_envfile_parse"]("A=1\n") == {"A": "1"}
 

@@ -8,6 +8,7 @@ container failed.
   cutover_swap_unhealthy(gate, entry, timeout_s) -> the failure message of a new container
   cutover_swap_probe_targets(services, state)  -> the downtime prober's services: url, existed
   cutover_swap_outcome(entry)                  -> what the swap result says of one service
+  cutover_swap_public(entry)                   -> what a published plan says (prep's dry run, check mode)
   cutover_swap_in_order(outcomes, order)       -> those outcomes in dependency order
 
 `containers` is the health module's `inspect` answer: per name, the safe fields of a
@@ -210,6 +211,10 @@ def cutover_swap_outcome(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: entry[key] for key in ("name", "action", "image", "kept_container")}
 
 
+def cutover_swap_public(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: entry[key] for key in ("name", "action", "from", "to", "kept_container", "line")}
+
+
 def cutover_swap_in_order(outcomes: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
     rank = {name: index for index, name in enumerate(order)}
     return sorted(outcomes, key=lambda outcome: rank.get(outcome["name"], len(rank)))
@@ -226,5 +231,6 @@ class FilterModule:
             "cutover_swap_unhealthy": cutover_swap_unhealthy,
             "cutover_swap_probe_targets": cutover_swap_probe_targets,
             "cutover_swap_outcome": cutover_swap_outcome,
+            "cutover_swap_public": cutover_swap_public,
             "cutover_swap_in_order": cutover_swap_in_order,
         }

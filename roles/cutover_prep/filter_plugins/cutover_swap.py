@@ -1,0 +1,1 @@
+../../cutover_swap/filter_plugins/cutover_swap.py

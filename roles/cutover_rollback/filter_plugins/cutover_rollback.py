@@ -1,0 +1,222 @@
+"""The rollback's decisions, kept out of Jinja: which containers to look at, what to do to each
+service, and the state.json the rollback leaves.
+
+  cutover_rollback_candidates(state, mode)                 -> container names to inspect
+  cutover_rollback_plan(state, mode, order, containers, change)
+      -> {steps: [one per service, reverse dependency order], state, from, to, services}
+  cutover_rollback_summary(state)                          -> check mode's line
+
+mode is cutover_rollback_mode's answer: 'in_progress' (undo the change state.json records as
+in progress), 'exchange' (no change in progress: go back from current to previous, keeping
+current as the new previous so the step can be reversed) or 'none'.
+`containers` is the health module's safe inspect of the candidates (name -> fields or None),
+read once before anything changes; the plan accounts for the names its own steps free.
+`change` = {run_id, reason, at}. A step:
+  service, refuse (a message: a running container holds the name to restore; nothing done),
+  save_logs (keep the failed container's last log lines), stop (name), remove (names),
+  renames ([from, to] in order), start (name), restored / removed (bool).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _services(release: Any) -> dict[str, Any]:
+    return _mapping(_mapping(release).get("services"))
+
+
+def _reverse_order(names: list[str], order: list[str]) -> list[str]:
+    return [n for n in reversed(order) if n in names] + [n for n in names if n not in order]
+
+
+def _truncate(text: Any, length: int = 300) -> str:
+    """Jinja's truncate(300): whole words, '...' at the end, 5 characters of leeway."""
+    text = str(text or "")
+    if len(text) <= length + 5:
+        return text
+    cut = text[: length - 3].rsplit(" ", 1)[0]
+    return cut + "..."
+
+
+def cutover_rollback_candidates(state: Any, mode: str) -> list[str]:
+    state = _mapping(state)
+    names: list[str] = []
+    if mode == "in_progress":
+        for service, entry in _mapping(_mapping(state.get("in_progress")).get("swapped")).items():
+            entry = _mapping(entry)
+            names += [service, entry.get("kept_container") or "", entry.get("original_name") or ""]
+    elif mode == "exchange":
+        current, previous = _mapping(state.get("current")), _mapping(state.get("previous"))
+        for service in {**_services(current), **_services(previous)}:
+            cur, prev = _mapping(_services(current).get(service)), _mapping(_services(previous).get(service))
+            names += [cur.get("container") or "", f"{service}--{current.get('release')}"]
+            names += [prev.get("container") or "", prev.get("original_name") or service]
+    unique: list[str] = []
+    for name in names:
+        if name and name not in unique:
+            unique.append(name)
+    return unique
+
+
+def _exists(containers: dict[str, Any], name: str, freed: set[str]) -> bool:
+    return name not in freed and isinstance(containers.get(name), dict)
+
+
+def _restore(step: dict[str, Any], containers: dict[str, Any], kept: str, original: str, freed: set[str]) -> None:
+    """Give the kept container its original name back (moving a stopped holder out), start it."""
+    if _exists(containers, kept, freed) and kept != original:
+        holder = containers.get(original) if _exists(containers, original, freed) else None
+        if holder is not None:
+            if _mapping(holder.get("State")).get("Running"):
+                image = _mapping(holder.get("Config")).get("Image")
+                step["refuse"] = (
+                    f"cannot restore {kept} as {original}: a running container ({image}, id"
+                    f" {str(holder.get('Id') or holder.get('Image') or '')[:12]}) already has that name;"
+                    " stop or rename it, then run playbooks/rollback.yml again"
+                )
+            step["remove"].append(original)
+        step["renames"].append([kept, original])
+    step["start"] = original
+
+
+def _step(service: str) -> dict[str, Any]:
+    return {"service": service, "refuse": "", "save_logs": False, "stop": "", "remove": [], "renames": [],
+            "start": "", "restored": False, "removed": False}  # fmt: skip
+
+
+def _undo_in_progress(state: dict[str, Any], order: list[str], containers: dict[str, Any]) -> list[dict[str, Any]]:
+    swapped = _mapping(_mapping(state.get("in_progress")).get("swapped"))
+    steps = []
+    for service in _reverse_order(list(swapped), order):
+        entry = _mapping(swapped[service])
+        step, freed = _step(service), set()
+        kept_exists = not entry.get("new") and _exists(containers, entry.get("kept_container") or "", freed)
+        # Before the rename the container named after the service may still be the old one.
+        if _exists(containers, service, freed) and (
+            entry.get("new") or kept_exists or entry.get("original_name") != service
+        ):
+            step["save_logs"] = True
+            step["remove"].append(service)
+            freed.add(service)
+        if entry.get("new"):
+            step["removed"] = True
+        else:
+            kept = entry.get("kept_container") if kept_exists else entry.get("original_name")
+            _restore(step, containers, str(kept), str(entry.get("original_name")), freed)
+            step["restored"] = True
+        steps.append(step)
+    return steps
+
+
+def _exchange(state: dict[str, Any], order: list[str], containers: dict[str, Any]) -> list[dict[str, Any]]:
+    current, previous = _mapping(state.get("current")), _mapping(state.get("previous"))
+    release = current.get("release")
+    every = list(dict.fromkeys([*_services(current), *_services(previous)]))
+    steps = []
+    for service in _reverse_order(every, order):
+        cur = _services(current).get(service)
+        prev = _services(previous).get(service)
+        if isinstance(cur, dict) and isinstance(prev, dict) and prev.get("container") == cur.get("container"):
+            continue  # both releases share it (unchanged in the last cutover): left alone
+        step, freed = _step(service), set()
+        if isinstance(cur, dict):
+            name = str(cur.get("container"))
+            if isinstance(prev, dict):
+                if _exists(containers, name, freed):
+                    retired = f"{service}--{release}"
+                    step["stop"] = name
+                    step["remove"].append(retired)
+                    step["renames"].append([name, retired])
+                    freed.add(name)
+            else:
+                step["remove"].append(name)
+                freed.add(name)
+        if isinstance(prev, dict):
+            _restore(step, containers, str(prev.get("container")), str(prev.get("original_name") or service), freed)
+            step["restored"] = True
+        else:
+            step["removed"] = True
+        steps.append(step)
+    return steps
+
+
+def _exchanged_state(state: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    current, previous = _mapping(state.get("current")), _mapping(state.get("previous"))
+    new_current = dict(previous)
+    new_current["services"] = {
+        name: {"container": s.get("original_name") or s.get("container"), "image": s.get("image"),
+               "image_id": s.get("image_id")}
+        for name, s in _services(previous).items()
+    }  # fmt: skip
+    kept = {}
+    for name, s in _services(current).items():
+        if name in _services(previous):
+            shared = _services(previous)[name].get("container") == s.get("container")
+            kept[name] = {"container": s.get("container") if shared else f"{name}--{current.get('release')}",
+                          "original_name": s.get("container"), "image": s.get("image"),
+                          "image_id": s.get("image_id")}  # fmt: skip
+    new_previous = dict(current) | {"services": kept}
+    history = [*(state.get("history") or []), {
+        "release": current.get("release"), "at": change["at"], "outcome": "rolled_back", "run_id": change["run_id"],
+        "to": previous.get("release"), "reason": _truncate(change.get("reason")),
+    }]  # fmt: skip
+    return dict(state) | {"current": new_current, "previous": new_previous, "history": history}
+
+
+def cutover_rollback_plan(
+    state: Any, mode: str, order: list[str], containers: Any, change: dict[str, Any]
+) -> dict[str, Any]:
+    state = dict(_mapping(state))
+    containers = _mapping(containers)
+    current = _mapping(state.get("current"))
+    in_progress = _mapping(state.get("in_progress"))
+    if mode == "in_progress":
+        steps = _undo_in_progress(state, order, containers)
+        history = [*(state.get("history") or []), {
+            "release": in_progress.get("target"), "at": change["at"], "outcome": "rolled_back",
+            "run_id": change["run_id"], "reason": _truncate(change.get("reason")),
+        }]  # fmt: skip
+        releases = [_mapping(e).get("release") for e in _mapping(in_progress.get("swapped")).values()]
+        to = current.get("release") if current else next((r for r in releases if r), None)
+        services = list(_services(current)) if current else [s["service"] for s in steps if s["restored"]]
+        return {"steps": steps, "state": state | {"in_progress": None, "history": history},
+                "from": in_progress.get("target"), "to": to, "services": services}  # fmt: skip
+    if mode == "exchange":
+        previous = _mapping(state.get("previous"))
+        if not current or not previous:
+            missing = "no current release" if not current else "no previous release"
+            return {"steps": [], "state": state, "from": current.get("release"), "to": None, "services": [],
+                    "error": f"nothing to roll back to: state.json has {missing}"}  # fmt: skip
+        new_state = _exchanged_state(state, change)
+        return {"steps": _exchange(state, order, containers), "state": new_state, "from": current.get("release"),
+                "to": previous.get("release"), "services": list(_services(new_state["current"]))}  # fmt: skip
+    return {"steps": [], "state": state, "from": in_progress.get("target") or current.get("release") or None,
+            "to": current.get("release") or None, "services": []}  # fmt: skip
+
+
+def cutover_rollback_summary(state: Any) -> str:
+    state = _mapping(state)
+    in_progress = _mapping(state.get("in_progress"))
+    if in_progress:
+        services = ", ".join(_mapping(in_progress.get("swapped")))
+        return f"would undo the change of run {in_progress.get('run_id', '?')} (services {services})"
+    current, previous = _mapping(state.get("current")), _mapping(state.get("previous"))
+    if current and previous:
+        return f"would go back from {current.get('release')} to {previous.get('release')}"
+    return "nothing to roll back to"
+
+
+class FilterModule:
+    """Ansible filter plugin entry point."""
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "cutover_rollback_candidates": cutover_rollback_candidates,
+            "cutover_rollback_plan": cutover_rollback_plan,
+            "cutover_rollback_summary": cutover_rollback_summary,
+        }
