@@ -269,10 +269,14 @@ def select(env: Mapping[str, Any] | None, names: Iterable[str] | None) -> dict[s
     return {key: value for key, value in (env or {}).items() if key in wanted}
 
 
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()  # a fingerprint, not a secret
+
+
 def checksums(env: Mapping[str, Any] | None, services: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Per service, the sha1 of its env-file text (its keys only): the swap's config hash covers it."""
     return {
-        str(svc["name"]): hashlib.sha1(render(select(env, svc.get("env") or [])).encode()).hexdigest()
+        str(svc["name"]): _sha1(render(select(env, svc.get("env") or [])))
         for svc in services
     }
 
