@@ -396,6 +396,12 @@ CASES = [
     Case("docker-host-port-range", setp("cutover_docker_host", "tcp://10.0.0.5:99999"), "cutover_docker_host",
          "port 99999 is not 1-65535"),
     Case("docker-host-type", setp("cutover_docker_host", 2375), "cutover_docker_host", "is not a Docker endpoint"),
+    Case("ledger-table-injection", setp("cutover_migrations.ledger", {"table": 'x"; DROP TABLE y'}),
+         "cutover_migrations.ledger.table", "must be a lowercase SQL identifier"),
+    Case("ledger-schema-upper", setp("cutover_migrations.ledger", {"schema": "App"}),
+         "cutover_migrations.ledger.schema", "must be a lowercase SQL identifier"),
+    Case("ledger-unknown-key", setp("cutover_migrations.ledger", {"tabel": "x"}),
+         "cutover_migrations.ledger.tabel", "did you mean 'table'"),
 ]
 BY_ID = {c.id: c for c in CASES}
 
@@ -423,6 +429,7 @@ def test_the_spec_and_the_filter_know_the_same_keys() -> None:
     migrations = opts["cutover_migrations"]["options"]
     assert set(migrations) == set(model_filter.MIGRATION_KEYS)
     assert set(migrations["database"]["options"]) == set(model_filter.DATABASE_KEYS)
+    assert set(migrations["ledger"]["options"]) == set(model_filter.LEDGER_KEYS)
 
 
 @pytest.mark.parametrize(

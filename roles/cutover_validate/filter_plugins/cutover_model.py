@@ -53,7 +53,9 @@ SERVICE_REQUIRED = {
 }
 HEALTH_KEYS = ("path", "url", "fields")
 LEGACY_KEYS = ("container", "dir")
-MIGRATION_KEYS = ("database", "paths", "lock_timeout_s")
+MIGRATION_KEYS = ("database", "paths", "lock_timeout_s", "ledger")
+LEDGER_KEYS = ("table", "schema")
+SQL_IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DATABASE_KEYS = ("env_key", "host", "port")
 
 
@@ -422,6 +424,21 @@ def _check_migrations(model: Mapping[str, Any], required_env: list[str], errors:
         problem = _rel_path_problem(path)
         if problem:
             errors.append(f"cutover_migrations.paths[{j}]: {problem}")
+    ledger = migrations.get("ledger")
+    if ledger is not None:
+        if not isinstance(ledger, Mapping):
+            errors.append(f"cutover_migrations.ledger: {ledger!r} must be a mapping with table and/or schema")
+        else:
+            _unknown_keys("cutover_migrations.ledger", ledger, LEDGER_KEYS, errors)
+            for key in LEDGER_KEYS:
+                value = ledger.get(key)
+                if value is None or (key == "schema" and value == ""):
+                    continue
+                if not isinstance(value, str) or not SQL_IDENT_RE.match(value):
+                    errors.append(
+                        f"cutover_migrations.ledger.{key}: {value!r} must be a lowercase SQL identifier"
+                        f" ({SQL_IDENT_RE.pattern})"
+                    )
     lto = migrations.get("lock_timeout_s", 30)
     if not _is_int(lto) or lto < 1:
         errors.append(
