@@ -529,6 +529,14 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
             errors.append(
                 f"cutover_required_networks[{j}]: '{net}' is not a valid network name (expected {NAME_RE.pattern})"
             )
+    known_networks = [n for n in networks if isinstance(n, str)] if isinstance(networks, list) else []
+    owned = model.get("cutover_owned_networks")
+    for j, net in enumerate(_str_list("cutover_owned_networks", owned, errors, "network names")):
+        if net not in known_networks:
+            errors.append(
+                f"cutover_owned_networks[{j}]: '{net}' is not in cutover_required_networks"
+                f" (known: {_known(known_networks)}; list every network there, and here the ones the project creates)"
+            )
     _check_services(model, errors)
     _check_migrations(model, required_env, errors)
     errors.extend(smoke_schema.smoke_check_errors(model.get("cutover_smoke_checks"), "cutover_smoke_checks"))
