@@ -9,12 +9,12 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__, chain, closeout, receipts, templating, view
+from . import __version__, chain, closeout, health_contract, receipts, templating, view
 from .exitcodes import EXIT_CODES_HELP, ExitCode
 from .progress import PhaseLine, PlainReporter, make_reporter
 from .project import (
@@ -641,8 +641,24 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return _finish(ctx, lines, code, "rollback", rdir, headline=words)
 
 
-def render_status(payload: dict[str, Any]) -> str:
-    """Pure: the status payload as text tables."""
+def _status_health(code: Any, body: Any, contract: Mapping[str, Any] | None) -> str:
+    """A service's HEALTH cell: judged by its health contract (the one check the gates use)."""
+    if code in (-1, None) and body is None:
+        return "unreachable"
+    if contract is None:  # no contract known: what it answered
+        fields = ",".join(f"{k}={v}" for k, v in body.items()) if isinstance(body, dict) else ""
+        return f"{code} {fields}".strip()
+    problems = health_contract.check(dict(contract), int(code) if isinstance(code, int) else -1, body)
+    if problems:
+        return f"{code} FAILING: " + "; ".join(problems)
+    shown = health_contract.fields(dict(contract), body)
+    words = ",".join(f"{k}={v if isinstance(v, str) else health_contract.show(v)}" for k, v in shown.items())
+    return f"{code} ok ({words})"
+
+
+def render_status(payload: dict[str, Any], contracts: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """Pure: the status payload as text tables; each service's health judged by its contract
+    (``contracts``: service name -> the inventory's health contract, health_contract.contract_of)."""
 
     def rel(x: Any) -> str:
         if not isinstance(x, dict) or not x:
@@ -672,13 +688,8 @@ def render_status(payload: dict[str, Any]) -> str:
     head = ("SERVICE", "CONTAINER", "IMAGE", "STATE", "HEALTH")
     rows = []
     for s in payload.get("services") or []:
-        h = s.get("health")
-        code = s.get("health_code")
-        if isinstance(h, dict):
-            fields = ",".join(f"{k}={v}" for k, v in h.items())
-            health = f"{code} {fields}"
-        else:
-            health = "unreachable" if code in (-1, None) else str(code)
+        contract = (contracts or {}).get(str(s.get("name")))
+        health = _status_health(s.get("health_code"), s.get("health"), contract)
         rows.append(
             (
                 str(s.get("name")),
@@ -731,7 +742,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(payload, indent=2, sort_keys=True))
     else:
-        print(red.text(render_status(payload)), end="")
+        contracts = {str(svc["name"]): svc["health"] for svc in facts.services if svc.get("health")}
+        print(red.text(render_status(payload, contracts)), end="")
     return 0
 
 
