@@ -52,11 +52,13 @@ RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENV_HELP = """\
 environment:
   CUTOVER_HOME          the cutover checkout (default: the one this package is installed from)
-API keys of the keyed smoke checks (e.g. ORDER_INTAKE_API_KEY, FILES_API_KEY: the names in
-the checks' requires_keys) are read on the docker host from cutover_env_file, the env file the
-services read; nothing is needed in this environment. A check whose key the host's env file
-lacks is skipped. Values of these keys and of cutover_secret_env that cutover knows (the lab's
-.lab/secrets.env, this environment) are redacted from everything it writes.
+API keys of the keyed smoke checks (the names in the checks' requires_keys) are read on the
+docker host from cutover_env_file, the env file the services read; nothing is needed in this
+environment. A check whose key the host's env file lacks is skipped. Secret values are
+redacted from everything cutover writes or prints: those of cutover_secret_env, of the smoke
+checks' keys, of names that look secret and URL passwords - read from the host's
+cutover_env_file at the start of each run (kept in memory only), from this environment and
+from the lab's .lab/secrets.env.
 """
 
 FILES_HELP = """\
@@ -64,7 +66,7 @@ files:
   <repo>/receipts/ledger.csv          one row per receipt, the order of the hash chain
   <repo>/receipts/<id>/               receipt.md, output.txt, events.jsonl, receipt.json
   <repo>/receipts/closeout/           LOOP-<ID>.scope.md and LOOP-<ID>.changepack.md
-  <repo>/.lab/secrets.env             the lab's secrets (read only to redact them)
+  <repo>/.lab/secrets.env             the lab's secrets, if any (read only to redact them)
 """
 
 
@@ -155,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(
             """\
             cutover run
-            cutover run -i inventory/prod --ref v2.3.1 --loop-id LOOP-MINT-CUTOVER-Q3
+            cutover run -i inventory/prod --ref v2.3.1 --loop-id LOOP-SHOP-CUTOVER-Q3
             cutover run --phase baseline --phase prep      # only these phases
             cutover run --check                            # every phase in check mode
             cutover run --staging inventory/staging        # staging must pass its smoke suite first
@@ -201,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
             <receipts>/closeout/LOOP-<ID>.changepack.md."""),
         epilog=_epilog("""\
             cutover plan
-            cutover plan --ref release-new --loop-id LOOP-MINT-CUTOVER-20260212
+            cutover plan --ref release-new --loop-id LOOP-SHOP-CUTOVER-20260212
             """),
     )
     _common(p)
@@ -235,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
             cutover rollback
             cutover rollback --run-id 20260212T011535Z-q3md83    # a dead run's lock and change
             cutover rollback --force-unlock                      # lock of an unknown owner
-            cutover rollback -i inventory/prod --loop-id LOOP-MINT-CUTOVER-Q3
+            cutover rollback -i inventory/prod --loop-id LOOP-SHOP-CUTOVER-Q3
             """),
     )
     _common(p)
@@ -337,9 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
             pack) from the receipts of the loop's latest run (or --run-id), to
             <receipts>/closeout/ or --out. Nothing else is read: the receipts are the record."""),
         epilog=_epilog("""\
-            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212
-            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --out /tmp/docs
-            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --templates ~/cutover-templates
+            cutover closeout --loop-id LOOP-SHOP-CUTOVER-20260212
+            cutover closeout --loop-id LOOP-SHOP-CUTOVER-20260212 --out /tmp/docs
+            cutover closeout --loop-id LOOP-SHOP-CUTOVER-20260212 --templates ~/cutover-templates
             """),
     )
     p.add_argument("--loop-id", metavar="ID", required=True, help="the loop whose receipts to use")
