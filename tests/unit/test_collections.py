@@ -25,8 +25,9 @@ def _used() -> set[str]:
         for path in (ROOT / top).rglob("*"):
             if path.is_file() and path.suffix in (".yml", ".yaml", ".py", ".j2"):
                 found |= set(FQCN.findall(path.read_text(encoding="utf-8", errors="replace")))
-    # ansible.builtin ships with ansible-core; ansible.module_utils is an import path, no collection
-    return found - {"ansible.builtin", "ansible.module_utils"}
+    # ansible.builtin ships with ansible-core; ansible.module_utils and ansible.plugins are import
+    # paths (modules, action plugins), no collection
+    return found - {"ansible.builtin", "ansible.module_utils", "ansible.plugins"}
 
 
 def test_every_collection_in_use_is_listed_and_nothing_else() -> None:
