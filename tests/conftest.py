@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAB_DIR = REPO_ROOT / ".lab"
 LOCK_FILE = os.environ.get("CUTOVER_LAB_LOCK", "/tmp/cutover-lab.lock")
 # Lab host 1 (inventory/lab/hosts.yml, scripts/lab-host.sh).
-HOST_INDEX = 1
+HOST_INDEX = int(os.environ.get("CUTOVER_LAB_HOST_INDEX", "1"))  # which lab host the tests use
 HOST_ADDR = f"10.231.{HOST_INDEX}.2"
 HOST_NETNS = f"cutover-lab-h{HOST_INDEX}"
 HOST_SOCKET = f"/run/cutover-lab-h{HOST_INDEX}.sock"

@@ -9,12 +9,12 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__, chain, closeout, receipts, templating, view
+from . import __version__, chain, closeout, health_contract, receipts, templating, view
 from .exitcodes import EXIT_CODES_HELP, ExitCode
 from .progress import PhaseLine, PlainReporter, make_reporter
 from .project import (
@@ -52,11 +52,13 @@ RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENV_HELP = """\
 environment:
   CUTOVER_HOME          the cutover checkout (default: the one this package is installed from)
-API keys of the keyed smoke checks (e.g. ORDER_INTAKE_API_KEY, FILES_API_KEY: the names in
-the checks' requires_keys) are read on the docker host from cutover_env_file, the env file the
-services read; nothing is needed in this environment. A check whose key the host's env file
-lacks is skipped. Values of these keys and of cutover_secret_env that cutover knows (the lab's
-.lab/secrets.env, this environment) are redacted from everything it writes.
+API keys of the keyed smoke checks (the names in the checks' requires_keys) are read on the
+docker host from cutover_env_file, the env file the services read; nothing is needed in this
+environment. A check whose key the host's env file lacks is skipped. Secret values are
+redacted from everything cutover writes or prints: those of cutover_secret_env, of the smoke
+checks' keys, of names that look secret and URL passwords - read from the host's
+cutover_env_file at the start of each run (kept in memory only), from this environment and
+from the lab's .lab/secrets.env.
 """
 
 FILES_HELP = """\
@@ -64,7 +66,7 @@ files:
   <repo>/receipts/ledger.csv          one row per receipt, the order of the hash chain
   <repo>/receipts/<id>/               receipt.md, output.txt, events.jsonl, receipt.json
   <repo>/receipts/closeout/           LOOP-<ID>.scope.md and LOOP-<ID>.changepack.md
-  <repo>/.lab/secrets.env             the lab's secrets (read only to redact them)
+  <repo>/.lab/secrets.env             the lab's secrets, if any (read only to redact them)
 """
 
 
@@ -155,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(
             """\
             cutover run
-            cutover run -i inventory/prod --ref v2.3.1 --loop-id LOOP-MINT-CUTOVER-Q3
+            cutover run -i inventory/prod --ref v2.3.1 --loop-id LOOP-SHOP-CUTOVER-Q3
             cutover run --phase baseline --phase prep      # only these phases
             cutover run --check                            # every phase in check mode
             cutover run --staging inventory/staging        # staging must pass its smoke suite first
@@ -201,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
             <receipts>/closeout/LOOP-<ID>.changepack.md."""),
         epilog=_epilog("""\
             cutover plan
-            cutover plan --ref release-new --loop-id LOOP-MINT-CUTOVER-20260212
+            cutover plan --ref release-new --loop-id LOOP-SHOP-CUTOVER-20260212
             """),
     )
     _common(p)
@@ -235,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
             cutover rollback
             cutover rollback --run-id 20260212T011535Z-q3md83    # a dead run's lock and change
             cutover rollback --force-unlock                      # lock of an unknown owner
-            cutover rollback -i inventory/prod --loop-id LOOP-MINT-CUTOVER-Q3
+            cutover rollback -i inventory/prod --loop-id LOOP-SHOP-CUTOVER-Q3
             """),
     )
     _common(p)
@@ -337,9 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
             pack) from the receipts of the loop's latest run (or --run-id), to
             <receipts>/closeout/ or --out. Nothing else is read: the receipts are the record."""),
         epilog=_epilog("""\
-            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212
-            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --out /tmp/docs
-            cutover closeout --loop-id LOOP-MINT-CUTOVER-20260212 --templates ~/cutover-templates
+            cutover closeout --loop-id LOOP-SHOP-CUTOVER-20260212
+            cutover closeout --loop-id LOOP-SHOP-CUTOVER-20260212 --out /tmp/docs
+            cutover closeout --loop-id LOOP-SHOP-CUTOVER-20260212 --templates ~/cutover-templates
             """),
     )
     p.add_argument("--loop-id", metavar="ID", required=True, help="the loop whose receipts to use")
@@ -641,8 +643,24 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return _finish(ctx, lines, code, "rollback", rdir, headline=words)
 
 
-def render_status(payload: dict[str, Any]) -> str:
-    """Pure: the status payload as text tables."""
+def _status_health(code: Any, body: Any, contract: Mapping[str, Any] | None) -> str:
+    """A service's HEALTH cell: judged by its health contract (the one check the gates use)."""
+    if code in (-1, None) and body is None:
+        return "unreachable"
+    if contract is None:  # no contract known: what it answered
+        fields = ",".join(f"{k}={v}" for k, v in body.items()) if isinstance(body, dict) else ""
+        return f"{code} {fields}".strip()
+    problems = health_contract.check(dict(contract), int(code) if isinstance(code, int) else -1, body)
+    if problems:
+        return f"{code} FAILING: " + "; ".join(problems)
+    shown = health_contract.fields(dict(contract), body)
+    words = ",".join(f"{k}={v if isinstance(v, str) else health_contract.show(v)}" for k, v in shown.items())
+    return f"{code} ok ({words})"
+
+
+def render_status(payload: dict[str, Any], contracts: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """Pure: the status payload as text tables; each service's health judged by its contract
+    (``contracts``: service name -> the inventory's health contract, health_contract.contract_of)."""
 
     def rel(x: Any) -> str:
         if not isinstance(x, dict) or not x:
@@ -672,13 +690,8 @@ def render_status(payload: dict[str, Any]) -> str:
     head = ("SERVICE", "CONTAINER", "IMAGE", "STATE", "HEALTH")
     rows = []
     for s in payload.get("services") or []:
-        h = s.get("health")
-        code = s.get("health_code")
-        if isinstance(h, dict):
-            fields = ",".join(f"{k}={v}" for k, v in h.items())
-            health = f"{code} {fields}"
-        else:
-            health = "unreachable" if code in (-1, None) else str(code)
+        contract = (contracts or {}).get(str(s.get("name")))
+        health = _status_health(s.get("health_code"), s.get("health"), contract)
         rows.append(
             (
                 str(s.get("name")),
@@ -731,7 +744,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(payload, indent=2, sort_keys=True))
     else:
-        print(red.text(render_status(payload)), end="")
+        contracts = {str(svc["name"]): svc["health"] for svc in facts.services if svc.get("health")}
+        print(red.text(render_status(payload, contracts)), end="")
     return 0
 
 

@@ -189,6 +189,7 @@ class BuildPlan(TypedDict):
     release_dir: str
     ship: bool
     images: list[PlannedImage]
+    networks: NotRequired[list[str]]  # networks of cutover_owned_networks the build creates
 
 
 class MigratePlan(TypedDict, total=False):

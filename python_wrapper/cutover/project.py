@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # PyYAML comes with ansible-core; no stubs installed
 
+from .health_contract import contract_of
+
 
 def _phases() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The phase order and the phases that change the host, from the one definition
@@ -202,6 +204,9 @@ def facts_from_inventory_json(path: Path, data: dict[str, Any]) -> InventoryFact
             facts.services = [
                 {k: svc.get(k) for k in _SERVICE_FIELDS if k in svc}
                 | {"health_url": (svc.get("health") or {}).get("url")}
+                # the health contract every gate uses (health_contract.contract_of): status and
+                # the documents judge and show a service's answer by it
+                | ({"health": contract_of(svc["health"])} if isinstance(svc.get("health"), dict) else {})
                 for svc in services
                 if isinstance(svc, dict)
             ]

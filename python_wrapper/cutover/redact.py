@@ -4,7 +4,9 @@ Two mechanisms, both applied:
 
 * by value: every known secret value (the values of the inventory's ``cutover_secret_env``
   keys found in the controller's lab env file or in the environment, the values of
-  ``cutover_smoke_api_keys`` from the environment, passwords inside URLs) is replaced by
+  ``cutover_smoke_api_keys`` from the environment, passwords inside URLs, and - learned during
+  each run, in memory only - the secret values of the host's own env file, handed over by the
+  playbook through ``secrets_pipe``) is replaced by
   ``***`` wherever it occurs in a string, raw or in the escaped forms it takes when output
   is serialised (JSON once and twice, URL quoting, Python repr, YAML single quotes);
 * by name: in structured data (events, receipt.json) the value of any field whose name
@@ -97,7 +99,14 @@ class Redactor:
     """Masks a fixed set of secret values (longest first) and secret-named fields."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        found: set[str] = set()
+        self._found: set[str] = set()
+        self._secrets: list[str] = []
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Learn more secret values (e.g. from the host's env file during a run)."""
+        found = set(self._found)
         for value in secrets:
             if not value or len(value) < MIN_SECRET_LEN:
                 continue
@@ -105,17 +114,23 @@ class Redactor:
             password = _url_password(value)
             if password and len(password) >= MIN_SECRET_LEN:
                 found |= _escaped_forms(password)
-        self._secrets = sorted(found, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
+        if found == self._found:
+            return
+        ordered = sorted(found, key=len, reverse=True)
+        # one assignment each: a reader on another thread sees the old or the new set, whole
+        self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        self._secrets = ordered
+        self._found = found
 
     @property
     def count(self) -> int:
         return len(self._secrets)
 
     def text(self, value: str) -> str:
-        if self._pattern is None:
+        pattern = self._pattern
+        if pattern is None:
             return value
-        return self._pattern.sub(MASK, value)
+        return pattern.sub(MASK, value)
 
     def data(self, value: Any, field: str | None = None) -> Any:
         """Redact a JSON-like structure: secret-named fields and secret values in strings."""
@@ -128,6 +143,25 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
+
+
+def secrets_from_env_text(
+    text: str, secret_env_names: Iterable[str], smoke_key_names: Iterable[str] = ()
+) -> list[str]:
+    """The secret values of one env file's text (the host's ``cutover_env_file``, handed over by
+    the run): the values of the keys named in ``cutover_secret_env`` or by the smoke checks'
+    ``requires_keys``, of any key whose name looks secret, and the password of any URL value.
+    Read by cutover.envfile, leniently (a refused line still counts). Never raises."""
+    names = set(secret_env_names) | set(smoke_key_names)
+    values: list[str] = []
+    for entry in envfile.scan(text).entries:
+        if entry.key in names or _SECRET_ENV_NAME.search(entry.key):
+            values.append(entry.value)
+        else:
+            password = _url_password(entry.value)
+            if password:
+                values.append(password)
+    return values
 
 
 def collect_secrets(

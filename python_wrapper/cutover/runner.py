@@ -23,7 +23,8 @@ from . import receipts, stream, templating
 from .exitcodes import ExitCode
 from .progress import PhaseLine, Reporter
 from .project import CHANGING, PHASES, InputError, InventoryFacts, ansible_env, package_commit
-from .redact import Redactor
+from .redact import Redactor, secrets_from_env_text
+from .secrets_pipe import SecretsPipe, is_handoff_result
 from .stop import Stop
 from .templating import TemplateProblem, Templates
 
@@ -159,10 +160,24 @@ def _run_ansible(
     stdout = ""
     rc = 1
     status = "error"
+    facts = ctx.inventory
+
+    def learn(host: str, text: str) -> None:  # the host's env file, in memory only
+        ctx.redactor.add(secrets_from_env_text(text, facts.secret_env, facts.smoke_key_names))
+
+    pipe = SecretsPipe(learn)
+
+    def handler(event: dict[str, Any]) -> bool:
+        host = is_handoff_result(event)
+        if host:  # redact nothing after the handoff before its values are known
+            pipe.wait(host)
+        return on_event(event)
+
     try:
         with ctx.stop.installed(), ctx.stop.child(tmp / "playbook.pid"):
             kwargs = runner_kwargs(ctx, ident, play_path, extravars, check, tmp, tmp / "playbook.pid")
-            kwargs["event_handler"] = on_event
+            kwargs["envvars"] = {**kwargs["envvars"], **pipe.env()}
+            kwargs["event_handler"] = handler
             kwargs["cancel_callback"] = ctx.stop.cancel_callback
             result = ctx.runner_fn(**kwargs)
         rc = int(result.rc if result.rc is not None else 1)
@@ -179,6 +194,7 @@ def _run_ansible(
         stdout = event_stdout()
         stdout += f"\ncutover: ansible-runner raised {type(exc).__name__}: {exc}\n"
     finally:
+        pipe.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return rc, status, stdout
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
+from . import health_contract
 from .contract import (
     BaselinePayload,
     BuildPayload,
@@ -198,7 +199,9 @@ class HealthView:
     service: str
     ok: bool
     status_code: object
-    fields: dict[str, object] | None  # the answer's fields but status; None: not a health record
+    fields: dict[str, object] | None  # the contract's fields as answered (the whole answer when no
+    # contract is known); None: not a health record
+    expected: str = "200, every field ok"  # the health contract in words (the gates' expectation)
 
 
 @dataclass(frozen=True)
@@ -547,16 +550,40 @@ def _first_failure(receipts: Sequence[Receipt]) -> Failure:
     return Failure("-", "-")
 
 
-def _health(service: str, entry: object) -> HealthView:
+Contracts = Mapping[str, Mapping[str, Any]]  # service name -> its health contract (inventory facts)
+
+
+def _contracts(inventory: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        str(s.get("name")): s["health"]
+        for s in inventory.get("services") or []
+        if isinstance(s, Mapping) and isinstance(s.get("health"), Mapping)
+    }
+
+
+def _health(service: str, entry: object, contracts: Contracts | None = None) -> HealthView:
+    """A service's health record; its fields are those of its health contract (the one the gates
+    used, health_contract.fields), the whole answer when the receipts know no contract."""
     if not isinstance(entry, Mapping):
         return HealthView(service, False, None, None)
     body = entry.get("body")
-    fields = {str(k): v for k, v in body.items() if k != "status"} if isinstance(body, Mapping) else {}
-    return HealthView(service, bool(entry.get("ok")), entry.get("status_code"), fields)
+    contract = (contracts or {}).get(service)
+    if contract is None:
+        fields = {str(k): v for k, v in body.items()} if isinstance(body, Mapping) else {}
+        return HealthView(service, bool(entry.get("ok")), entry.get("status_code"), fields)
+    fields = health_contract.fields(dict(contract), dict(body) if isinstance(body, Mapping) else body)
+    return HealthView(service, bool(entry.get("ok")), entry.get("status_code"), fields, _expected(contract))
 
 
-def _health_list(health: Mapping[str, Health] | None) -> list[HealthView]:
-    return [_health(name, entry) for name, entry in (health or {}).items()]
+def _expected(contract: Mapping[str, Any]) -> str:
+    codes = " or ".join(str(c) for c in contract.get("status_code") or [200])
+    expected = sorted((contract.get("json") or {}).items())
+    want = ", ".join(f"{k}={v if isinstance(v, str) else health_contract.show(v)}" for k, v in expected)
+    return f"{codes}, {want}" if want else codes
+
+
+def _health_list(health: Mapping[str, Health] | None, contracts: Contracts | None = None) -> list[HealthView]:
+    return [_health(name, entry, contracts) for name, entry in (health or {}).items()]
 
 
 def _final_health(p: Payloads) -> dict[str, Health]:
@@ -667,7 +694,9 @@ def _summary(ph: Mapping[str, Receipt], p: Payloads) -> list[SummaryItem]:
     return items or [NothingChangedItem()]
 
 
-def _post_state(services: list[Service], p: Payloads, outcome: str) -> list[ServiceState]:
+def _post_state(
+    services: list[Service], p: Payloads, outcome: str, contracts: Contracts | None = None
+) -> list[ServiceState]:
     health = _final_health(p)
     images = _serving_images(p, outcome)
     names = [s.name for s in services] or sorted(set(health) | set(images))
@@ -676,7 +705,7 @@ def _post_state(services: list[Service], p: Payloads, outcome: str) -> list[Serv
         ServiceState(
             name=name,
             removed=name in removed and name not in health,
-            health=_health(name, health[name]) if name in health else None,
+            health=_health(name, health[name], contracts) if name in health else None,
             image=images.get(name),
         )
         for name in names
@@ -786,13 +815,15 @@ def _rollback_map(
     return rows
 
 
-def _verify_facts(r: Receipt | None, ver: VerifyPayload) -> VerifyFacts | None:
+def _verify_facts(
+    r: Receipt | None, ver: VerifyPayload, contracts: Contracts | None = None
+) -> VerifyFacts | None:
     if not r or r.get("check_mode"):
         return None
     smoke = ver.get("smoke") or {}
     return VerifyFacts(
         ref=_phase_ref("verify", r),
-        health=_health_list(ver.get("health")),
+        health=_health_list(ver.get("health"), contracts),
         smoke_checks=[
             SmokeCheckView(c.get("name"), c.get("result"), str(c.get("detail") or ""))
             for c in smoke.get("checks") or []
@@ -801,7 +832,9 @@ def _verify_facts(r: Receipt | None, ver: VerifyPayload) -> VerifyFacts | None:
     )
 
 
-def _recert_facts(r: Receipt | None, recert: RecertPayload) -> RecertFacts | None:
+def _recert_facts(
+    r: Receipt | None, recert: RecertPayload, contracts: Contracts | None = None
+) -> RecertFacts | None:
     if not r:
         return None
     return RecertFacts(
@@ -809,7 +842,7 @@ def _recert_facts(r: Receipt | None, recert: RecertPayload) -> RecertFacts | Non
         drift=len(recert.get("drift") or []),
         leftovers=len(recert.get("leftovers") or []),
         lock_held=bool(recert.get("lock_held")),
-        health=_health_list(recert.get("health")),
+        health=_health_list(recert.get("health"), contracts),
     )
 
 
@@ -847,6 +880,7 @@ def run_view(receipts: Sequence[Receipt], loop_id: str) -> RunView:
     status = "open" if outcome in STILL_OPEN else "closed"
     first, last = (receipts[0], receipts[-1]) if receipts else (None, None)
     services = _services(inventory)
+    contracts = _contracts(inventory)
     release = _release(p)
     plan = _plan(p.prep())
     final_health = _final_health(p)
@@ -872,18 +906,18 @@ def run_view(receipts: Sequence[Receipt], loop_id: str) -> RunView:
         baseline=_baseline_facts(ph["baseline"], p.baseline()) if ph.get("baseline") else None,
         prep=_prep_facts(ph["prep"], p.prep()) if ph.get("prep") else None,
         summary=_summary(ph, p),
-        post_state=_post_state(services, p, outcome),
+        post_state=_post_state(services, p, outcome, contracts),
         smoke_summary=(p.verify().get("smoke") or {}).get("summary", "-")
         if p.verify().get("smoke")
         else None,
-        recert=_recert_facts(ph.get("recert"), p.recert()),
+        recert=_recert_facts(ph.get("recert"), p.recert(), contracts),
         closeout=_phase_ref("closeout", ph["closeout"]) if ph.get("closeout") else None,
         chain_tip=ChainTip(str(last["id"]), str(last.get("hash", ""))) if last else None,
         rollback_map=_rollback_map(services, p, release, plan),
         sequence=_sequence(ph, plan),
-        verify=_verify_facts(ph.get("verify"), p.verify()),
+        verify=_verify_facts(ph.get("verify"), p.verify(), contracts),
         rollback_health=(
-            (_phase_ref("rollback", rollback_r), _health_list(p.rollback().get("health")))
+            (_phase_ref("rollback", rollback_r), _health_list(p.rollback().get("health"), contracts))
             if rollback_r and not rollback_r.get("check_mode")
             else None
         ),

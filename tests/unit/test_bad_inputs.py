@@ -364,7 +364,7 @@ CASES = [
         "health-not-mapping",
         setp("cutover_services.0.health", "http://127.0.0.1:3500/health"),
         "cutover_services[0].health",
-        "must be a mapping with url and fields",
+        "must be a mapping with url",
     ),
     Case(
         "migrations-unknown-key",
@@ -396,6 +396,20 @@ CASES = [
     Case("docker-host-port-range", setp("cutover_docker_host", "tcp://10.0.0.5:99999"), "cutover_docker_host",
          "port 99999 is not 1-65535"),
     Case("docker-host-type", setp("cutover_docker_host", 2375), "cutover_docker_host", "is not a Docker endpoint"),
+    Case("health-json-value-wrong-type", setp("cutover_services.0.health.json", ["status"]),
+         "cutover_services[0].health.json", "must be a non-empty mapping of field path to expected value"),
+    Case("health-status-code-range", setp("cutover_services.0.health.status_code", 42),
+         "cutover_services[0].health.status_code", "must be an HTTP status 100-599"),
+    Case("health-path-removed", setp("cutover_services.0.health.path", "/health"),
+         "cutover_services[0].health.path", "health.path was removed"),
+    Case("healthcheck-not-mapping", setp("cutover_services.0.healthcheck", "CMD true"),
+         "cutover_services[0].healthcheck", "must be a mapping"),
+    Case("ledger-table-injection", setp("cutover_migrations.ledger", {"table": 'x"; DROP TABLE y'}),
+         "cutover_migrations.ledger.table", "must be a lowercase SQL identifier"),
+    Case("ledger-schema-upper", setp("cutover_migrations.ledger", {"schema": "App"}),
+         "cutover_migrations.ledger.schema", "must be a lowercase SQL identifier"),
+    Case("ledger-unknown-key", setp("cutover_migrations.ledger", {"tabel": "x"}),
+         "cutover_migrations.ledger.tabel", "did you mean 'table'"),
 ]
 BY_ID = {c.id: c for c in CASES}
 
@@ -419,10 +433,12 @@ def test_the_spec_and_the_filter_know_the_same_keys() -> None:
     assert set(svc) == set(model_filter.SERVICE_KEYS)
     assert {k for k, v in svc.items() if v.get("required")} == set(model_filter.SERVICE_REQUIRED)
     assert set(svc["health"]["options"]) == set(model_filter.HEALTH_KEYS)
+    assert set(svc["healthcheck"].get("options") or model_filter.HEALTHCHECK_KEYS) == set(model_filter.HEALTHCHECK_KEYS)
     assert set(svc["legacy"]["options"]) == set(model_filter.LEGACY_KEYS)
     migrations = opts["cutover_migrations"]["options"]
     assert set(migrations) == set(model_filter.MIGRATION_KEYS)
     assert set(migrations["database"]["options"]) == set(model_filter.DATABASE_KEYS)
+    assert set(migrations["ledger"]["options"]) == set(model_filter.LEDGER_KEYS)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,9 @@ import pytest
 
 from tests.unit.plugins import ROLES, load
 
+# the module imports its contract from module_utils, as Ansible ships it to the host
+contract = load("ansible.module_utils.cutover_health_contract",
+                ROLES / "cutover_verify" / "module_utils" / "cutover_health_contract.py")  # fmt: skip
 health = load("cutover_health_module", ROLES / "cutover_verify" / "library" / "cutover_health.py")
 filters = load("cutover_health_filters", ROLES / "cutover_verify" / "filter_plugins" / "cutover_health.py")
 
@@ -20,6 +23,9 @@ ANSWERS: dict[str, tuple[int, Any]] = {
     "/degraded": (200, {"status": "ok", "db": "down"}),
     "/broken": (503, {"status": "error", "minio": "error"}),
     "/notjson": (200, "plain text"),
+    "/custom": (200, {"state": "up", "checks": {"postgres": "up", "queue": {"depth": 0}}, "ready": True}),
+    "/custom-bad": (200, {"state": "up", "checks": {"postgres": "starting", "queue": {"depth": 0}}, "ready": 1}),
+    "/accepted": (202, {"status": "ok"}),
 }
 
 
@@ -63,14 +69,17 @@ def test_a_service_answering_5xx_fails_fast_not_after_the_timeout(base_url: str)
 
     result = out["gates"]["b"]
     assert not out["ok"] and result["verdict"] == "5xx" and result["waited_s"] < 2
-    assert result["problems"][:3] == ["HTTP 503", "status=error", "minio=error"]
+    assert result["problems"][:3] == [
+        "HTTP 503, expected 200", 'status: expected "ok", got "error"', 'minio: expected "ok", got "error"'
+    ]
 
 
 def test_strict_names_each_field_that_is_not_ok_and_relaxed_only_status(base_url: str) -> None:
     strict = gate([{"name": "c", "url": f"{base_url}/degraded", "fields": ["status", "db"]}], timeout_s=0.3)
     relaxed = gate([{"name": "c", "url": f"{base_url}/degraded", "fields": ["status", "db"]}], strict=False)
 
-    assert strict["gates"]["c"]["problems"] == ["db=down"] and strict["gates"]["c"]["verdict"] == "timeout"
+    assert strict["gates"]["c"]["problems"] == ['db: expected "ok", got "down"']
+    assert strict["gates"]["c"]["verdict"] == "timeout"
     assert relaxed["ok"]
 
 
@@ -115,12 +124,78 @@ def test_filters_build_targets_summary_and_messages() -> None:
         {"name": "api", "health": {"url": "http://127.0.0.1:1/h", "fields": ["status", "db"]}},
         {"name": "worker"},
     ]
-    found = {"ok": False, "status_code": 503, "body": {"status": "error"}, "problems": ["HTTP 503"], "verdict": "5xx"}
+    found = {"ok": False, "status_code": 503, "body": {"status": "error"}, "problems": ["HTTP 503, expected 200"],
+             "verdict": "5xx"}  # fmt: skip
     summary = filters.cutover_health_summary({"api": found})
 
     targets = filters.cutover_health_targets(services)
 
-    assert targets == [{"name": "api", "url": "http://127.0.0.1:1/h", "fields": ["status", "db"]}]
-    assert summary == {"api": {"ok": False, "status_code": 503, "body": {"status": "error"}, "problems": ["HTTP 503"]}}
-    assert filters.cutover_health_failure(summary) == "api: HTTP 503"
-    assert filters.cutover_health_lines(summary) == ["api: HTTP 503"]
+    today = {"status_code": [200], "json": {"status": "ok", "db": "ok"}, "relaxed": ["status"]}
+    assert targets == [{"name": "api", "url": "http://127.0.0.1:1/h", "contract": today}]
+    assert summary == {"api": {"ok": False, "status_code": 503, "body": {"status": "error"},
+                               "problems": ["HTTP 503, expected 200"]}}  # fmt: skip
+    assert filters.cutover_health_failure(summary) == "api: HTTP 503, expected 200"
+    assert filters.cutover_health_lines(summary) == ["api: HTTP 503, expected 200"]
+
+
+# ---- the health contract through the module (what verify, the rollback and recert run) ------
+
+CUSTOM = {"url": "", "json": {"state": "up", "checks.postgres": "up", "checks.queue.depth": 0, "ready": True},
+          "relaxed": ["state"]}  # fmt: skip
+
+
+def _target(base_url: str, path: str, health: dict[str, Any]) -> dict[str, Any]:
+    services = [{"name": "svc", "health": health | {"url": f"{base_url}{path}"}}]
+    return filters.cutover_health_targets(services)[0]
+
+
+def test_other_field_names_and_non_ok_values_pass_by_the_contract(base_url: str) -> None:
+    out = gate([_target(base_url, "/custom", CUSTOM)])
+
+    assert out["ok"], out
+
+
+def test_a_wrong_value_fails_the_gate_naming_field_expected_and_actual(base_url: str) -> None:
+    out = gate([_target(base_url, "/custom-bad", CUSTOM)], timeout_s=0.3)
+
+    assert not out["ok"]
+    assert out["gates"]["svc"]["problems"] == [
+        'checks.postgres: expected "up", got "starting"',
+        "ready: expected true, got 1",  # 1 is no boolean
+    ]
+    summary = filters.cutover_health_summary(out["gates"])
+    assert filters.cutover_health_failure(summary) == (
+        'svc: checks.postgres: expected "up", got "starting", ready: expected true, got 1'
+    )
+
+
+def test_todays_contract_cannot_pass_a_service_with_other_fields(base_url: str) -> None:
+    out = gate([_target(base_url, "/custom", {"fields": ["postgres"]})], timeout_s=0.3)
+
+    assert out["gates"]["svc"]["problems"] == [
+        'status: expected "ok", got nothing (missing)', 'postgres: expected "ok", got nothing (missing)'
+    ]
+
+
+def test_relaxed_checks_only_the_contracts_relaxed_fields(base_url: str) -> None:
+    out = gate([_target(base_url, "/custom-bad", CUSTOM)], strict=False)
+
+    assert out["ok"]
+
+
+def test_the_expected_status_code_is_part_of_the_contract(base_url: str) -> None:
+    passes = gate([_target(base_url, "/accepted", {"status_code": [200, 202]})])
+    fails = gate([_target(base_url, "/accepted", {})], timeout_s=0.3)
+
+    assert passes["ok"]
+    assert fails["gates"]["svc"]["problems"] == ["HTTP 202, expected 200"]
+
+
+def test_the_module_links_and_the_wrapper_share_one_contract_file() -> None:
+    one = (ROLES / "cutover_verify" / "module_utils" / "cutover_health_contract.py").resolve()
+    for role in ("cutover_swap", "cutover_rollback"):
+        assert (ROLES / role / "module_utils" / "cutover_health_contract.py").resolve() == one
+        assert (ROLES / role / "library" / "cutover_health.py").resolve() == (
+            ROLES / "cutover_verify" / "library" / "cutover_health.py"
+        ).resolve()
+    assert (ROLES.parent / "python_wrapper" / "cutover" / "health_contract.py").resolve() == one

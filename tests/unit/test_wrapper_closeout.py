@@ -94,7 +94,7 @@ def test_after_a_rollback_the_documents_say_so(tmp_path: Path) -> None:
     )
     assert "serving `5f1c2aa`; attempted `9b3e1d4`" in scope
     assert (
-        "- files-api: healthy (db=ok, minio=ok), image mint-modules/artwork:5f1c2aa"
+        "- files-api: healthy (db=ok, minio=ok, status=ok), image mint-modules/artwork:5f1c2aa"
         in scope
     )
     pack = closeout.render_changepack(docs, "LOOP-X")

@@ -42,18 +42,21 @@ NAME_MAX = 255
 
 SERVICE_KEYS = (
     "name", "module", "image", "dockerfile", "ports", "container_port", "networks", "env",
-    "health", "depends_on", "legacy", "gates",
+    "health", "healthcheck", "depends_on", "legacy", "gates",
 )
+# Docker's healthcheck of the container (community.docker.docker_container's healthcheck).
+HEALTHCHECK_KEYS = ("test", "test_cli_compatible", "interval", "timeout", "start_period", "start_interval", "retries")
 SERVICE_REQUIRED = {
     "name": "the service name (container name, network alias)",
     "module": "a directory of the source repo",
     "image": "an image name without a tag, e.g. mint-modules/artwork",
     "container_port": "the port the service listens on in the container, an integer 1-65535",
-    "health": "a mapping with url and fields",
+    "health": "a mapping with url (and optional fields, json, status_code, relaxed: the health contract)",
 }
-HEALTH_KEYS = ("path", "url", "fields")
 LEGACY_KEYS = ("container", "dir")
-MIGRATION_KEYS = ("database", "paths", "lock_timeout_s")
+MIGRATION_KEYS = ("database", "paths", "lock_timeout_s", "ledger")
+LEDGER_KEYS = ("table", "schema")
+SQL_IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DATABASE_KEYS = ("env_key", "host", "port")
 
 
@@ -75,6 +78,11 @@ def _load_sibling(name: str, *parts: str) -> Any:
 # shared with the cutover_docker_api filter (roles/cutover_common/filter_plugins/cutover_docker.py).
 smoke_schema = _load_sibling("cutover_smoke_schema", "cutover_verify", "module_utils", "cutover_smoke_schema.py")
 docker_endpoint = _load_sibling("cutover_docker", "cutover_common", "filter_plugins", "cutover_docker.py")
+# The health contract shared with the health module, the health filters and the wrapper.
+health_contract = _load_sibling(
+    "cutover_health_contract", "cutover_verify", "module_utils", "cutover_health_contract.py"
+)
+HEALTH_KEYS = health_contract.HEALTH_KEYS
 
 
 def _known(names: Sequence[str]) -> str:
@@ -264,21 +272,23 @@ def _check_ports(
 
 
 def _check_health(f: str, health: Any, errors: list[str]) -> None:
-    if not isinstance(health, Mapping):
-        errors.append(f"{f}.health: {health!r} must be a mapping with url and fields (and optional path)")
+    errors.extend(health_contract.contract_errors(health, f"{f}.health"))
+
+
+def _check_healthcheck(f: str, healthcheck: Any, errors: list[str]) -> None:
+    if not isinstance(healthcheck, Mapping):
+        errors.append(f"{f}.healthcheck: {healthcheck!r} must be a mapping (Docker's healthcheck: test, interval, ...)")
         return
-    _unknown_keys(f"{f}.health", health, HEALTH_KEYS, errors)
-    url = health.get("url")
-    if not isinstance(url, str) or not re.match(r"^https?://\S+$", url):
-        errors.append(f"{f}.health.url: '{url or ''}' must be an http:// or https:// URL")
-    path = health.get("path", "/health")
-    if not isinstance(path, str) or not path.startswith("/"):
-        errors.append(f"{f}.health.path: '{path}' must be a URL path starting with /")
-    fields = health.get("fields")
-    if not fields:
-        errors.append(f"{f}.health.fields: must list the health fields that must be exactly 'ok'")
-    else:
-        _str_list(f"{f}.health.fields", fields, errors, "field names that must be exactly 'ok'")
+    _unknown_keys(f"{f}.healthcheck", healthcheck, HEALTHCHECK_KEYS, errors)
+    test = healthcheck.get("test")
+    if test is not None and not (
+        (isinstance(test, str) and test.strip())
+        or (isinstance(test, list) and test and all(isinstance(t, str) for t in test))
+    ):
+        errors.append(f"{f}.healthcheck.test: {test!r} must be a command (a string or a list of strings)")
+    retries = healthcheck.get("retries")
+    if retries is not None and (not _is_int(retries) or retries < 0):
+        errors.append(f"{f}.healthcheck.retries: '{retries}' must be an integer >= 0")
 
 
 def _check_service(
@@ -337,6 +347,8 @@ def _check_service(
             errors.append(f"{f}.depends_on: unknown service '{dep}' (known: {_known(ctx['names'])})")
     if svc.get("health") is not None:
         _check_health(f, svc["health"], errors)
+    if svc.get("healthcheck") is not None:
+        _check_healthcheck(f, svc["healthcheck"], errors)
     legacy = svc.get("legacy")
     if legacy is not None:
         if not isinstance(legacy, Mapping):
@@ -422,6 +434,21 @@ def _check_migrations(model: Mapping[str, Any], required_env: list[str], errors:
         problem = _rel_path_problem(path)
         if problem:
             errors.append(f"cutover_migrations.paths[{j}]: {problem}")
+    ledger = migrations.get("ledger")
+    if ledger is not None:
+        if not isinstance(ledger, Mapping):
+            errors.append(f"cutover_migrations.ledger: {ledger!r} must be a mapping with table and/or schema")
+        else:
+            _unknown_keys("cutover_migrations.ledger", ledger, LEDGER_KEYS, errors)
+            for key in LEDGER_KEYS:
+                value = ledger.get(key)
+                if value is None or (key == "schema" and value == ""):
+                    continue
+                if not isinstance(value, str) or not SQL_IDENT_RE.match(value):
+                    errors.append(
+                        f"cutover_migrations.ledger.{key}: {value!r} must be a lowercase SQL identifier"
+                        f" ({SQL_IDENT_RE.pattern})"
+                    )
     lto = migrations.get("lock_timeout_s", 30)
     if not _is_int(lto) or lto < 1:
         errors.append(
@@ -511,6 +538,14 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
         if not NAME_RE.match(net.lower()):
             errors.append(
                 f"cutover_required_networks[{j}]: '{net}' is not a valid network name (expected {NAME_RE.pattern})"
+            )
+    known_networks = [n for n in networks if isinstance(n, str)] if isinstance(networks, list) else []
+    owned = model.get("cutover_owned_networks")
+    for j, net in enumerate(_str_list("cutover_owned_networks", owned, errors, "network names")):
+        if net not in known_networks:
+            errors.append(
+                f"cutover_owned_networks[{j}]: '{net}' is not in cutover_required_networks"
+                f" (known: {_known(known_networks)}; list every network there, and here the ones the project creates)"
             )
     _check_services(model, errors)
     _check_migrations(model, required_env, errors)

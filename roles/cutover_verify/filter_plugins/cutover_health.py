@@ -1,6 +1,7 @@
 """The health gates' decisions and wording, kept out of Jinja (library/cutover_health.py polls).
 
-  cutover_health_targets(services)  -> [{name, url, fields}] of the services that declare a health URL
+  cutover_health_targets(services)  -> [{name, url, contract}] of the services that declare a health URL
+                                       (contract: module_utils/cutover_health_contract.py, the one definition)
   cutover_health_summary(results)   -> {name: {ok, status_code, body, problems}} (the payload's health)
   cutover_health_lines(summary)     -> one line per service: "name: ok" or "name: problem, problem"
   cutover_health_failure(summary)   -> "svc: problem, ...; svc: ..." for the services that failed
@@ -8,7 +9,24 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
+
+
+def _contract_module() -> Any:
+    """module_utils/cutover_health_contract.py of cutover_verify, loaded by path (one definition)."""
+    name = "cutover_health_contract"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "module_utils" / "cutover_health_contract.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:  # pragma: no cover - the file ships with the role
+            raise ImportError(f"cannot load {name} from {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def cutover_health_targets(services: Any) -> list[dict[str, Any]]:
@@ -16,8 +34,8 @@ def cutover_health_targets(services: Any) -> list[dict[str, Any]]:
     for service in services or []:
         health = service.get("health") if isinstance(service, dict) else None
         if isinstance(health, dict) and health.get("url"):
-            fields = list(health.get("fields") or ["status"])
-            out.append({"name": service["name"], "url": health["url"], "fields": fields})
+            contract = _contract_module().contract_of(health)
+            out.append({"name": service["name"], "url": health["url"], "contract": contract})
     return out
 
 

@@ -14,9 +14,12 @@ description:
   - A target with C(container) waits for Docker's verdict - C(healthy), or C(running) when the
     image has no healthcheck - and fails at once when Docker reports C(unhealthy) or the
     container is not running (exited, dead, missing after it was seen).
-  - A target with C(url) waits for the JSON health gate - HTTP 200, a JSON object whose
-    C(status) is C("ok") and, when C(strict), every listed field C("ok") - and fails at once
-    after C(max_5xx) server errors in a row. A refused connection is a service still starting.
+  - A target with C(url) waits for its health contract (module_utils/cutover_health_contract.py,
+    the service's C(health) in the inventory - the expected status code and JSON fields, by
+    default HTTP 200 with C(status) and every listed field C("ok")); when not C(strict) only
+    the contract's relaxed fields count. It fails at once after C(max_5xx) server errors in a
+    row. A refused connection is a service still starting. A wrong answer is named field by
+    field - C(db: expected "ok", got "down").
   - The module itself does not fail on an unhealthy target; it returns C(ok) false and every
     target's findings, so the caller names them. A failed container target also carries a
     C(diagnosis) - its state, its last health checks and log lines, and the answer of its
@@ -24,9 +27,10 @@ description:
   - With C(inspect), it also returns the safe fields of those containers (never their env).
 options:
   targets:
-    description: >-
-      What to gate - C(name), optional C(url), C(fields) (default [status]), C(container) and
-      C(diagnose_url) (asked only when the container target fails, for the diagnosis).
+    description:
+      - What to gate - C(name), optional C(url), C(contract) (from the filter cutover_health_targets:
+        status_code, json, relaxed) or the older C(fields) (each C("ok"), and C(status)), C(container)
+        and C(diagnose_url) (asked only when the container target fails, for the diagnosis).
     type: list
     elements: dict
     default: []
@@ -40,7 +44,7 @@ options:
     type: str
     default: unix:///var/run/docker.sock
   strict:
-    description: Every field listed in a target's C(fields) must be C("ok") (else only C(status)).
+    description: Every field of a target's contract counts (else only its relaxed fields, by default C(status)).
     type: bool
     default: true
   timeout_s:
@@ -88,6 +92,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.cutover_health_contract import check, contract_of
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -204,17 +209,17 @@ def http_get(url: str, timeout: float) -> tuple[int, Any, str]:
     return status, body, ""
 
 
-def json_problems(status: int, body: Any, fields: list[str], strict: bool, error: str = "") -> list[str]:
-    """Why a health answer does not pass ([] when it does): the HTTP status, then each field."""
-    problems: list[str] = []
-    if status != 200:
-        problems.append(f"HTTP {status}" + (f" {error}" if status == -1 and error else ""))
-    data = body if isinstance(body, dict) else {}
-    for field in fields if strict else ["status"]:
-        value = data.get(field, "missing")
-        if value != "ok":
-            problems.append(f"{field}={value}")
-    return problems
+def json_problems(status: int, body: Any, contract: dict[str, Any], strict: bool, error: str = "") -> list[str]:
+    """Why a health answer does not pass ([] when it does): the one contract check."""
+    return check(contract, status, body, strict, error)
+
+
+def target_contract(target: dict[str, Any]) -> dict[str, Any]:
+    """A target's contract: given whole (cutover_health_targets), or today's from its fields."""
+    given = target.get("contract")
+    if isinstance(given, dict) and given.get("json"):
+        return given
+    return contract_of({"fields": [f for f in target.get("fields") or [] if f != "status"]})
 
 
 def docker_verdict(state: Any) -> tuple[str, str]:
@@ -243,7 +248,7 @@ class Gate:
         self.target = target
         self.params = params
         self.deadline = deadline
-        self.fields = list(target.get("fields") or ["status"])
+        self.contract = target_contract(target)
         self.result: dict[str, Any] = {
             "ok": False, "status_code": -1, "body": {}, "problems": ["not checked"], "verdict": "timeout",
             "waited_s": 0.0, "docker": None,
@@ -288,7 +293,7 @@ class Gate:
                 status, body, error = http_get(url, self.params["request_timeout_s"])
                 self.result["status_code"] = status
                 self.result["body"] = body if isinstance(body, dict) else {}
-                found = json_problems(status, body, self.fields, self.params["strict"], error)
+                found = json_problems(status, body, self.contract, self.params["strict"], error)
                 server_errors = server_errors + 1 if status >= 500 else 0
                 if not found:
                     self._finish(start, "healthy", [])

@@ -1,0 +1,1 @@
+../../roles/cutover_verify/module_utils/cutover_health_contract.py

@@ -1,0 +1,1 @@
+../../cutover_verify/module_utils/cutover_health_contract.py
