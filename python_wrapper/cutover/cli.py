@@ -689,9 +689,14 @@ def render_status(payload: dict[str, Any], contracts: Mapping[str, Mapping[str, 
     ]
     head = ("SERVICE", "CONTAINER", "IMAGE", "STATE", "HEALTH")
     rows = []
+    current = payload.get("current") if isinstance(payload.get("current"), dict) else {}
+    deployed = current.get("services") if isinstance(current.get("services"), dict) else {}
     for s in payload.get("services") or []:
         contract = (contracts or {}).get(str(s.get("name")))
-        health = _status_health(s.get("health_code"), s.get("health"), contract)
+        if deployed and s.get("name") not in deployed and s.get("state") == "absent":
+            health = "not in the current release"
+        else:
+            health = _status_health(s.get("health_code"), s.get("health"), contract)
         rows.append(
             (
                 str(s.get("name")),

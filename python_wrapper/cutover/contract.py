@@ -206,9 +206,9 @@ SwapPlanEntry = TypedDict(
     "SwapPlanEntry",
     {
         "name": str,
-        "action": Literal["unchanged", "replaced", "added"],
+        "action": Literal["unchanged", "replaced", "added", "absent", "retired"],
         "from": str | None,
-        "to": str,
+        "to": str | None,
         "kept_container": str | None,
         "line": str,
     },
@@ -236,6 +236,8 @@ class PrepPayload(TypedDict):
     commit: str
     release: str
     tree_clean: bool
+    # services of the inventory whose build context the release does not have
+    not_in_release: NotRequired[list[str]]
     env_contract: EnvContract
     gates: list[Gate]
     migrations_lint: list[str]
@@ -292,8 +294,8 @@ class MigratePayload(TypedDict):
 
 class SwappedEntry(TypedDict):
     name: str
-    action: Literal["unchanged", "replaced", "added"]
-    image: str
+    action: Literal["unchanged", "replaced", "added", "absent", "retired"]
+    image: str | None
     kept_container: str | None
 
 

@@ -149,7 +149,8 @@ def cutover_changes_after(phase: str, run: Any, order: list[str], changing: list
 
 
 def cutover_state_open(state: Any, change: dict[str, Any]) -> dict[str, Any]:
-    """Open (or take up again) the change of this run: run_id, target, commit, ref, project.
+    """Open (or take up again) the change of this run: run_id, target, commit, ref, project and
+    the services the target release has (what verify checks and commit records).
 
     A change this run already opened keeps its start time and what it swapped so far.
     """
@@ -159,6 +160,8 @@ def cutover_state_open(state: Any, change: dict[str, Any]) -> dict[str, Any]:
     opened.update({key: change[key] for key in ("run_id", "target", "commit", "ref")})
     opened["started_at"] = earlier.get("started_at") or change["started_at"]
     opened["swapped"] = dict(_mapping(earlier.get("swapped")))
+    if "services" in change:
+        opened["services"] = list(change["services"])
     state["project"] = change["project"]
     state["in_progress"] = opened
     return state

@@ -4,6 +4,8 @@ container failed.
   cutover_swap_candidates(services, state)     -> container names that may serve a service
   cutover_swap_plan(services, order, release, state, containers, env_checksums, settings)
                                                -> one entry per service, in dependency order
+                                                  (settings.absent: the services not in the
+                                                  release: "absent", or "retired" when one runs)
   cutover_swap_pending(plan)                   -> the entries that change something
   cutover_swap_unhealthy(gate, entry, timeout_s) -> the failure message of a new container
   cutover_swap_probe_targets(services, state)  -> the downtime prober's services: url, existed
@@ -141,6 +143,34 @@ def _plan_entry(
     }
 
 
+def _absent_entry(svc: dict[str, Any], release: str, state: Any, containers: dict[str, Any]) -> dict[str, Any]:
+    """A service the release does not have: nothing to do, or the container that serves it is
+    stopped and kept as <service>--<its release> (the rollback restores it)."""
+    name = svc["name"]
+    found = [containers[n] for n in _candidates_of(svc, state) if isinstance(containers.get(n), dict)]
+    current = found[0] if found else None
+    current_name = str(current.get("Name", "")).lstrip("/") if current else ""
+    from_image = _mapping(current.get("Config")).get("Image") if current else None
+    if current_name and current_name == _recorded_container(state, name) and _mapping(_mapping(state).get("current")).get("release"):
+        current_release = str(_mapping(state)["current"]["release"])
+    else:
+        current_release = str(from_image or "").split(":")[-1]
+    kept = f"{name}--{current_release}" if current else None
+    if current and current_name == kept:
+        current = None  # already kept under that name (an earlier retirement)
+    entry = {"name": name, "action": "retired" if current else "absent", "from": from_image if current else None,
+             "to": None, "image": None, "kept_container": kept if current else None,
+             "current_name": current_name if current else "", "current_release": current_release if current else "",
+             "config_hash": "", "networks": []}  # fmt: skip
+    if not current:
+        return entry | {"line": f"{name}: not in release {release}", "record": {}}
+    return entry | {
+        "line": f"{name}: not in release {release}: stop {current_name} ({from_image}), keep {kept}",
+        "record": {"kept_container": kept, "original_name": current_name, "new": False, "retired": True,
+                   "image": from_image, "image_id": current.get("Image"), "release": current_release or None},
+    }  # fmt: skip
+
+
 def cutover_swap_plan(
     services: list[dict[str, Any]],
     order: list[str],
@@ -152,14 +182,17 @@ def cutover_swap_plan(
 ) -> list[dict[str, Any]]:
     by_name = _by_name(services)
     checksums = _mapping(env_checksums)
+    absent = set(settings.get("absent") or [])
     return [
-        _plan_entry(by_name[name], str(release), state, _mapping(containers), str(checksums.get(name, "")), settings)
+        _absent_entry(by_name[name], str(release), state, _mapping(containers))
+        if name in absent
+        else _plan_entry(by_name[name], str(release), state, _mapping(containers), str(checksums.get(name, "")), settings)
         for name in order
     ]
 
 
 def cutover_swap_pending(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [entry for entry in plan if entry["action"] != "unchanged"]
+    return [entry for entry in plan if entry["action"] not in ("unchanged", "absent")]
 
 
 def _last_line(text: Any) -> str:

@@ -42,7 +42,7 @@ NAME_MAX = 255
 
 SERVICE_KEYS = (
     "name", "module", "image", "dockerfile", "ports", "container_port", "networks", "env",
-    "health", "healthcheck", "depends_on", "legacy", "gates",
+    "health", "healthcheck", "depends_on", "legacy", "gates", "required",
 )
 # Docker's healthcheck of the container (community.docker.docker_container's healthcheck).
 HEALTHCHECK_KEYS = ("test", "test_cli_compatible", "interval", "timeout", "start_period", "start_interval", "retries")
@@ -319,6 +319,8 @@ def _check_service(
         problem = _rel_path_problem(svc.get("dockerfile"))
         if problem:
             errors.append(f"{f}.dockerfile: {problem.replace('the source repo', 'the module dir')}")
+    if "required" in svc and not isinstance(svc["required"], bool):
+        errors.append(f"{f}.required: {svc['required']!r} must be true or false")
     if svc.get("image") is not None:
         problem = image_problem(svc.get("image"))
         if problem:
@@ -550,7 +552,21 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
     _check_services(model, errors)
     _check_migrations(model, required_env, errors)
     errors.extend(smoke_schema.smoke_check_errors(model.get("cutover_smoke_checks"), "cutover_smoke_checks"))
+    _check_smoke_services(model, errors)
     return errors
+
+
+def _check_smoke_services(model: Mapping[str, Any], errors: list[str]) -> None:
+    """A smoke check's `service` names a service of the inventory (it is skipped when that
+    service is not in the release being checked)."""
+    checks, services = model.get("cutover_smoke_checks"), model.get("cutover_services")
+    if not isinstance(checks, list) or not isinstance(services, list):
+        return
+    names = [s.get("name") for s in services if isinstance(s, Mapping)]
+    for i, check in enumerate(checks):
+        service = check.get("service") if isinstance(check, Mapping) else None
+        if isinstance(service, str) and service.strip() and service not in names:
+            errors.append(f"cutover_smoke_checks[{i}].service: unknown service '{service}' (known: {_known(names)})")
 
 
 class FilterModule:

@@ -47,6 +47,11 @@ options:
     description: Skip checks that write (POST, PUT, PATCH, DELETE) unless they set C(read_only_safe).
     type: bool
     default: false
+  absent_services:
+    description: Services that are not in the release being checked; a check whose C(service) is one of them is skipped.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     description: Can run in check mode; nothing that could write is sent.
@@ -159,8 +164,11 @@ def skip_reason(
     check_mode: bool,
     read_only: bool,
     keys_source: str = "",
+    absent_services: tuple[str, ...] | list[str] = (),
 ) -> str:
     """Why a check is not sent ("" = send it)."""
+    if check.get("service") and check["service"] in absent_services:
+        return f"{check['service']} is not in this release"
     method = method_of(check).upper()
     if check_mode and method not in SAFE_METHODS:
         return "check mode"
@@ -257,13 +265,14 @@ def run_suite(
     check_mode: bool = False,
     read_only: bool = False,
     keys_source: str = "",
+    absent_services: tuple[str, ...] | list[str] = (),
 ) -> list[dict[str, Any]]:
     """Run the checks in order; skipped ones are never sent (nor are checks needing their saves)."""
     saved: dict[str, Any] = {}
     skipped_saves: dict[str, str] = {}
     results = []
     for check in checks:
-        reason = skip_reason(check, keys, skipped_saves, check_mode, read_only, keys_source)
+        reason = skip_reason(check, keys, skipped_saves, check_mode, read_only, keys_source, absent_services)
         if reason:
             name = str(check.get("name", "unnamed"))
             skipped_saves.update(dict.fromkeys(check.get("save") or {}, name))
@@ -297,6 +306,7 @@ def main() -> None:
             "keys_source": {"type": "str", "default": ""},
             "timeout_s": {"type": "float", "default": 10.0},
             "read_only": {"type": "bool", "default": False},
+            "absent_services": {"type": "list", "elements": "str", "default": []},
         },
         # Honest: in check mode only GET/HEAD are sent (skip_reason), nothing that may write.
         supports_check_mode=True,
@@ -314,6 +324,7 @@ def main() -> None:
         check_mode=module.check_mode,
         read_only=module.params["read_only"],
         keys_source=module.params["keys_source"],
+        absent_services=module.params["absent_services"],
     )
     module.exit_json(changed=False, checks=checks, **summarize(checks))
 

@@ -30,6 +30,7 @@ KNOWN_KEYS = (
     "json_present",
     "save",
     "read_only_safe",
+    "service",
 )
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Methods that never change anything on the server: the only ones sent in check mode.
@@ -165,6 +166,8 @@ def _check_one(
         errors.append(f"{f}.body: a {method} request has no body (use POST, PUT or PATCH)")
     if "read_only_safe" in check and not isinstance(check["read_only_safe"], bool):
         errors.append(f"{f}.read_only_safe: {check['read_only_safe']!r} must be true or false")
+    if "service" in check and not (isinstance(check["service"], str) and check["service"].strip()):
+        errors.append(f"{f}.service: {check['service']!r} must be the name of a service in cutover_services")
     _check_placeholders(f, check, saved_before, errors)
     save = check.get("save", {})
     if not isinstance(save, Mapping) or not all(
