@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-"""Generate the lab's workload git repository from examples/ (deterministic SHAs).
+"""Generate a lab workload's git repository from examples/ (deterministic SHAs).
 
-    python3 scripts/workload_repo.py --dest .lab/workload
+    python3 scripts/workload_repo.py --dest .lab/workload                  # mint (the lab's)
+    python3 scripts/workload_repo.py --workload greenhouse --dest .lab/greenhouse
 
-Three commits, in order: old (tag release-old), new (tag release-new), broken (tag
+mint: three commits, in order: old (tag release-old), new (tag release-new), broken (tag
 release-broken, child of new). Trees are built from examples/mint-modules (the new
 release) and the overlays under examples/releases/<name>/ (files/ replace, delete.txt
-removes). Author, committer and dates are fixed and every blob is recorded as 100644, so
-the commits are identical on every machine. Stdlib only; uses the git CLI.
+removes). greenhouse (the second example): v1 (gh-v1), v2 (gh-v2, adds gh-alerts),
+broken (gh-broken, child of v2), from examples/greenhouse/services and .../releases.
+Author, committer and dates are fixed and every blob is recorded as 100644, so the commits
+are identical on every machine. Stdlib only; uses the git CLI.
 
 Idempotent: when the tags already point at the expected commits nothing changes. The
-working tree is left clean with branch `main` (= release-new) checked out. Also writes
-DEST/../workload-releases.json and prints one line per release ("<name> <tag> <sha7>
-<commit>"), then "workload repo DEST: created|updated|unchanged; ...".
+working tree is left clean with branch `main` (= the newest release) checked out. Also writes
+DEST/../<DEST name>-releases.json (.lab/workload-releases.json for the lab's) and
+prints one line per release ("<name> <tag> <sha7> <commit>"), then "workload repo DEST: created|updated|unchanged; ...".
 """
 
 from __future__ import annotations
@@ -60,6 +63,14 @@ class Release:
     message: str
 
 
+@dataclass(frozen=True)
+class Workload:
+    tree: str  # the newest release's tree, under examples/
+    overlays: str  # <release>/files and <release>/delete.txt, under examples/
+    head: str  # the newest release (branch main); the others are overlays on it
+    releases: tuple[Release, ...]
+
+
 RELEASES = (
     Release(
         "old",
@@ -86,6 +97,37 @@ RELEASES = (
         "For rollback tests: gates pass, the service is never healthy.\n",
     ),
 )
+
+
+GREENHOUSE_RELEASES = (
+    Release(
+        "v1",
+        "gh-v1",
+        None,
+        "2026-03-02T09:00:00+00:00",
+        "greenhouse v1: gh-sensors, gh-climate, gh-dashboard\n\nMigration 0001 (gh.readings).\n",
+    ),
+    Release(
+        "v2",
+        "gh-v2",
+        "v1",
+        "2026-03-16T09:00:00+00:00",
+        "greenhouse v2: adds gh-alerts\n\nMigration 0002 (gh.alert_rules), expand-only.\n",
+    ),
+    Release(
+        "broken",
+        "gh-broken",
+        "v2",
+        "2026-03-16T10:00:00+00:00",
+        "greenhouse broken: the dashboard answers ready: false\n\n"
+        "For rollback tests: gates pass, Docker says healthy, the health contract fails.\n",
+    ),
+)
+
+WORKLOADS = {
+    "mint": Workload("mint-modules", "releases", "new", RELEASES),
+    "greenhouse": Workload("greenhouse/services", "greenhouse/releases", "v2", GREENHOUSE_RELEASES),
+}
 
 
 class GitError(RuntimeError):
@@ -124,16 +166,13 @@ def git(
     )
     if check and proc.returncode != 0:
         raise GitError(
-            f"git {' '.join(args[:2])} failed ({proc.returncode}): "
-            f"{proc.stderr.decode(errors='replace').strip()}"
+            f"git {' '.join(args[:2])} failed ({proc.returncode}): {proc.stderr.decode(errors='replace').strip()}"
         )
     return proc.stdout.decode().strip()
 
 
 def _ignored(rel: Path) -> bool:
-    return any(part in IGNORED_PARTS for part in rel.parts) or rel.name.endswith(
-        IGNORED_SUFFIXES
-    )
+    return any(part in IGNORED_PARTS for part in rel.parts) or rel.name.endswith(IGNORED_SUFFIXES)
 
 
 def collect(root: Path) -> dict[str, Path]:
@@ -146,12 +185,12 @@ def collect(root: Path) -> dict[str, Path]:
     return files
 
 
-def release_tree(name: str, examples: Path = EXAMPLES) -> dict[str, Path]:
-    """The files of a release: new tree, minus delete.txt, plus files/ overlay."""
-    tree = collect(examples / "mint-modules")
-    if name == "new":
+def release_tree(name: str, examples: Path = EXAMPLES, workload: Workload = WORKLOADS["mint"]) -> dict[str, Path]:
+    """The files of a release: newest tree, minus delete.txt, plus files/ overlay."""
+    tree = collect(examples / workload.tree)
+    if name == workload.head:
         return tree
-    overlay = examples / "releases" / name
+    overlay = examples / workload.overlays / name
     if not overlay.is_dir():
         raise SystemExit(f"release {name!r}: overlay directory {overlay} is missing")
     delete_file = overlay / "delete.txt"
@@ -162,9 +201,7 @@ def release_tree(name: str, examples: Path = EXAMPLES) -> dict[str, Path]:
                 continue
             doomed = [p for p in tree if p == prefix or p.startswith(prefix + "/")]
             if not doomed:
-                raise SystemExit(
-                    f"{delete_file}: {prefix!r} matches no file of the new tree"
-                )
+                raise SystemExit(f"{delete_file}: {prefix!r} matches no file of the newest tree")
             for path in doomed:
                 del tree[path]
     if (overlay / "files").is_dir():
@@ -205,7 +242,7 @@ def resolve(dest: Path, ref: str) -> str | None:
 
 
 def generate(
-    dest: Path, examples: Path = EXAMPLES
+    dest: Path, examples: Path = EXAMPLES, workload: Workload = WORKLOADS["mint"]
 ) -> tuple[dict[str, dict[str, str]], str]:
     """Create or update the repo. Returns (releases info, created|updated|unchanged)."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -213,21 +250,19 @@ def generate(
     if created:
         git(dest, "init", "-q", "-b", BRANCH)
     commits: dict[str, str] = {}
-    for release in RELEASES:
-        tree = write_tree(dest, release_tree(release.name, examples))
+    for release in workload.releases:
+        tree = write_tree(dest, release_tree(release.name, examples, workload))
         parent = commits[release.parent] if release.parent else None
         commits[release.name] = commit_tree(dest, tree, parent, release)
 
     changed = False
-    for release in RELEASES:
+    for release in workload.releases:
         if resolve(dest, f"refs/tags/{release.tag}") != commits[release.name]:
             git(dest, "update-ref", f"refs/tags/{release.tag}", commits[release.name])
             changed = True
     head_ref = git(dest, "symbolic-ref", "-q", "HEAD", check=False)
-    if resolve(dest, f"refs/heads/{BRANCH}") != commits["new"] or head_ref != (
-        f"refs/heads/{BRANCH}"
-    ):
-        git(dest, "update-ref", f"refs/heads/{BRANCH}", commits["new"])
+    if resolve(dest, f"refs/heads/{BRANCH}") != commits[workload.head] or head_ref != (f"refs/heads/{BRANCH}"):
+        git(dest, "update-ref", f"refs/heads/{BRANCH}", commits[workload.head])
         git(dest, "checkout", "-q", "-f", BRANCH)
         changed = True
     elif changed:
@@ -239,7 +274,7 @@ def generate(
             "sha": git(dest, "rev-parse", "--short=7", commits[release.name]),
             "commit": commits[release.name],
         }
-        for release in RELEASES
+        for release in workload.releases
     }
     return info, "created" if created else ("updated" if changed else "unchanged")
 
@@ -256,33 +291,36 @@ def write_json(path: Path, info: dict[str, dict[str, str]]) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--dest", required=True, type=Path, help="git repository to create/update"
-    )
+    parser.add_argument("--dest", required=True, type=Path, help="git repository to create/update")
     parser.add_argument(
         "--examples",
         type=Path,
         default=EXAMPLES,
         help="examples/ dir (default: this repo's)",
     )
+    parser.add_argument(
+        "--workload",
+        choices=sorted(WORKLOADS),
+        default="mint",
+        help="which example workload (default: mint, the lab's)",
+    )
     args = parser.parse_args(argv)
     dest: Path = args.dest.resolve()
-    if not (args.examples / "mint-modules").is_dir():
-        parser.error(f"--examples: {args.examples}/mint-modules not found")
+    workload = WORKLOADS[args.workload]
+    if not (args.examples / workload.tree).is_dir():
+        parser.error(f"--examples: {args.examples}/{workload.tree} not found")
     if dest.exists() and not dest.is_dir():
         parser.error(f"--dest: {dest} exists and is not a directory")
     try:
-        info, state = generate(dest, args.examples.resolve())
+        info, state = generate(dest, args.examples.resolve(), workload)
     except GitError as exc:
         print(f"workload_repo: {exc}", file=sys.stderr)
         return 1
-    json_path = dest.parent / "workload-releases.json"
+    json_path = dest.parent / f"{dest.name}-releases.json"
     wrote = write_json(json_path, info)
     for name, rel in info.items():
         print(f"{name:<7} {rel['tag']:<15} {rel['sha']} {rel['commit']}")
-    print(
-        f"workload repo {dest}: {state}; releases in {json_path}{' (written)' if wrote else ''}"
-    )
+    print(f"workload repo {dest}: {state}; releases in {json_path}{' (written)' if wrote else ''}")
     return 0
 
 

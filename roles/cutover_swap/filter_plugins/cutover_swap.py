@@ -151,7 +151,8 @@ def _absent_entry(svc: dict[str, Any], release: str, state: Any, containers: dic
     current = found[0] if found else None
     current_name = str(current.get("Name", "")).lstrip("/") if current else ""
     from_image = _mapping(current.get("Config")).get("Image") if current else None
-    if current_name and current_name == _recorded_container(state, name) and _mapping(_mapping(state).get("current")).get("release"):
+    recorded_release = _mapping(_mapping(state).get("current")).get("release")
+    if current_name and current_name == _recorded_container(state, name) and recorded_release:
         current_release = str(_mapping(state)["current"]["release"])
     else:
         current_release = str(from_image or "").split(":")[-1]
@@ -186,7 +187,9 @@ def cutover_swap_plan(
     return [
         _absent_entry(by_name[name], str(release), state, _mapping(containers))
         if name in absent
-        else _plan_entry(by_name[name], str(release), state, _mapping(containers), str(checksums.get(name, "")), settings)
+        else _plan_entry(
+            by_name[name], str(release), state, _mapping(containers), str(checksums.get(name, "")), settings
+        )
         for name in order
     ]
 

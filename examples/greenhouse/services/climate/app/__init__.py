@@ -1,0 +1,1 @@
+"""gh-climate: summarises the greenhouse climate from gh-sensors (no database of its own)."""

@@ -1,0 +1,1 @@
+"""gh-dashboard: an HTML page of the greenhouse climate, from gh-climate."""

@@ -1,0 +1,1 @@
+"""gh-sensors: stores greenhouse temperature readings in Postgres (gh.readings)."""

@@ -1,0 +1,203 @@
+"""The second example workload, greenhouse (examples/greenhouse), cut over with the same
+playbooks and ONE inventory (examples/greenhouse/inventory) on the lab's docker host: a first
+install (gh-v1, without gh-alerts), an upgrade that adds gh-alerts and a migration (gh-v2), a
+release whose dashboard answers `"ready": false` (gh-broken: rolled back by itself), and the way
+back to gh-v1 (gh-alerts removed). Other names, ports, health fields and values, its own
+database, schema and ledger; its secrets exist only in the env file on the host.
+
+The tests of this file run in order and build on each other (one lab, one history).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from cutover import contract
+
+from tests.conftest import LAB_DIR, REPO_ROOT, SshRunner, health, host_docker, read_env_file, run, ssh_args
+from tests.integration.test_cli import CliRun, cutover
+
+pytestmark = pytest.mark.integration
+
+INVENTORY = REPO_ROOT / "examples" / "greenhouse" / "inventory"
+ENV_FILE = "/etc/greenhouse/greenhouse.env"
+PORTS = {"gh-sensors": 4101, "gh-climate": 4102, "gh-dashboard": 4103, "gh-alerts": 4104}
+IMAGES = {"gh-sensors": "greenhouse/sensors", "gh-climate": "greenhouse/climate",
+          "gh-dashboard": "greenhouse/dashboard", "gh-alerts": "greenhouse/alerts"}  # fmt: skip
+
+
+def gh_psql(sql: str) -> str:
+    remote = shlex.join(
+        ["sudo", "-n", "docker", "exec", "-i", "mint-postgres", "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+         "-U", "postgres", "-d", "greenhouse", "-c", sql],
+    )  # fmt: skip
+    return run([*ssh_args(), remote]).stdout.strip()
+
+
+def serving_image(name: str) -> str:
+    """'<image> <status>' of the container named after the service on the host, '' when none."""
+    proc = host_docker("inspect", "-f", "{{.Config.Image}} {{.State.Status}}", name, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def gh_run(receipts: Path, *args: str) -> CliRun:
+    proc = cutover(*args, "-i", str(INVENTORY), "--receipts-dir", str(receipts))
+    return CliRun(proc.returncode, proc.stdout, proc.stderr, receipts)
+
+
+def explain(result: CliRun) -> str:
+    return result.stdout[-5000:] + result.stderr[-2000:]
+
+
+def phase(result: CliRun, name: str) -> dict:  # type: ignore[type-arg]
+    return next(d for d in result.docs() if d["phase"] == name)
+
+
+@pytest.fixture(scope="module")
+def releases(lab: Path) -> dict[str, dict[str, str]]:
+    """greenhouse's repo (.lab/greenhouse) and a host that has never run greenhouse."""
+    run([sys.executable, str(REPO_ROOT / "scripts" / "workload_repo.py"), "--workload", "greenhouse",
+         "--dest", str(LAB_DIR / "greenhouse")])  # fmt: skip
+    prepare = REPO_ROOT / "examples" / "greenhouse" / "lab-prepare.yml"
+    playbook = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
+    run([str(playbook), "-i", str(INVENTORY), str(prepare), "-e", "gh_reset=true"], cwd=REPO_ROOT)
+    data: dict[str, dict[str, str]] = json.loads((LAB_DIR / "greenhouse-releases.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def host_secrets(releases: dict[str, dict[str, str]], ssh: SshRunner, tmp_path_factory: pytest.TempPathFactory
+                 ) -> dict[str, str]:  # fmt: skip
+    """greenhouse's secrets, read from the host for the leak checks only. Never print them."""
+    copy = tmp_path_factory.mktemp("gh-env") / "greenhouse.env"
+    copy.write_text(ssh(f"cat {ENV_FILE}").stdout)
+    values = read_env_file(copy)
+    copy.unlink()
+    password = values["DATABASE_URL"].split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    return {"GH_INGEST_TOKEN": values["GH_INGEST_TOKEN"], "DATABASE_URL": values["DATABASE_URL"],
+            "greenhouse db password": password}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def first_install(releases: dict[str, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return gh_run(tmp_path_factory.mktemp("gh-v1"), "run", "--ref", "gh-v1")
+
+
+@pytest.fixture(scope="module")
+def upgrade(first_install: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return gh_run(tmp_path_factory.mktemp("gh-v2"), "run", "--ref", "gh-v2")
+
+
+@pytest.fixture(scope="module")
+def broken(upgrade: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return gh_run(tmp_path_factory.mktemp("gh-broken"), "run", "--ref", "gh-broken")
+
+
+@pytest.fixture(scope="module")
+def back_to_v1(broken: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return gh_run(tmp_path_factory.mktemp("gh-rollback"), "rollback")
+
+
+def test_the_secrets_exist_only_in_the_hosts_env_file(host_secrets: dict[str, str]) -> None:
+    controller_files = [LAB_DIR / "secrets.env", *INVENTORY.rglob("*.yml")]
+    for path in controller_files:
+        text = path.read_text()
+        assert not any(v in text for v in host_secrets.values()), f"a greenhouse secret is in {path}"
+
+
+def test_a_first_install_deploys_a_release_without_the_service_it_does_not_have(
+    first_install: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert first_install.code == 0, explain(first_install)
+    v1 = releases["v1"]["sha"]
+    for name in ("gh-sensors", "gh-climate", "gh-dashboard"):
+        assert serving_image(name) == f"{IMAGES[name]}:{v1} running", name
+    assert serving_image("gh-alerts") == ""
+    assert phase(first_install, "prep")["result"]["not_in_release"] == ["gh-alerts"]
+    swap = {s["name"]: s["action"] for s in phase(first_install, "swap")["result"]["services"]}
+    assert swap == {"gh-sensors": "added", "gh-climate": "added", "gh-dashboard": "added", "gh-alerts": "absent"}
+    smoke = {c["name"]: c for c in phase(first_install, "verify")["smoke"]["checks"]}
+    assert smoke["the alert rules answer"]["result"] == "skipped"
+    assert smoke["the alert rules answer"]["detail"] == "gh-alerts is not in this release"
+    assert smoke["a reading is taken with the ingest token from the host's env file"]["result"] == "passed"
+    code, body = health(PORTS["gh-dashboard"], "/healthz")
+    assert code == 200 and body["ready"] is True and body["upstream"] == {"climate": "up"}, body
+    # the project's own network was made by the build, labelled; the ledger is greenhouse's own
+    labels = host_docker("network", "inspect", "-f", "{{json .Labels}}", "gh-net").stdout
+    assert json.loads(labels).get("cutover.project") == "greenhouse"
+    assert gh_psql("SELECT version FROM gh.gh_migrations ORDER BY version") == "0001_readings"
+    assert contract.check_receipts_dir(first_install.receipts) == []
+
+
+def test_an_upgrade_adds_the_new_service_and_its_migration_keeping_the_rows(
+    upgrade: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert upgrade.code == 0, explain(upgrade)
+    v1, v2 = releases["v1"]["sha"], releases["v2"]["sha"]
+    for name in PORTS:
+        assert serving_image(name) == f"{IMAGES[name]}:{v2} running", name
+    assert serving_image(f"gh-sensors--{v1}").startswith(f"greenhouse/sensors:{v1} ")  # kept for the way back
+    assert phase(upgrade, "prep")["result"]["not_in_release"] == []
+    swap = {s["name"]: s["action"] for s in phase(upgrade, "swap")["result"]["services"]}
+    assert swap == {"gh-sensors": "replaced", "gh-climate": "replaced", "gh-dashboard": "replaced",
+                    "gh-alerts": "added"}  # fmt: skip
+    assert phase(upgrade, "verify")["smoke"]["summary"] == "6 passed"
+    code, body = health(PORTS["gh-alerts"], "/healthz")
+    assert code == 200 and body["state"] == "up" and body["rules"] == 0, body
+    assert gh_psql("SELECT version FROM gh.gh_migrations ORDER BY version").split() == [
+        "0001_readings",
+        "0002_alert_rules",
+    ]
+    # each run's smoke check took one reading: the first one is still there
+    assert int(gh_psql("SELECT count(*) FROM gh.readings WHERE sensor = 'smoke-bench'")) == 2
+
+
+def test_a_release_whose_health_field_is_wrong_rolls_back_by_itself_naming_the_field(
+    broken: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert broken.code == 3, explain(broken)
+    v2 = releases["v2"]["sha"]
+    for name in PORTS:
+        assert serving_image(name) == f"{IMAGES[name]}:{v2} running", name
+    phases = [d["phase"] for d in broken.docs()]
+    assert "rollback" in phases and phase(broken, "rollback")["result"]["outcome"] == "rolled_back"
+    failed = next(d for d in broken.docs() if d["status"] == "failed")
+    assert failed["phase"] == "verify"
+    assert "ready: expected true, got false" in json.dumps(failed), json.dumps(failed)[:3000]
+    assert int(gh_psql("SELECT count(*) FROM gh.readings WHERE sensor = 'smoke-bench'")) >= 2
+
+
+def test_going_back_to_the_release_without_the_service_removes_it(
+    back_to_v1: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert back_to_v1.code == 0, explain(back_to_v1)
+    v1 = releases["v1"]["sha"]
+    for name in ("gh-sensors", "gh-climate", "gh-dashboard"):
+        assert serving_image(name) == f"{IMAGES[name]}:{v1} running", name
+    assert serving_image("gh-alerts") == ""
+    recert = phase(back_to_v1, "recert")["result"]
+    assert recert["ok"] and recert["drift"] == [], recert
+    status = cutover("status", "-i", str(INVENTORY))
+    assert status.returncode == 0, status.stderr
+    alerts_row = next(line for line in status.stdout.splitlines() if line.startswith("gh-alerts"))
+    assert alerts_row.endswith("not in the current release"), status.stdout
+
+
+def test_no_host_secret_in_any_artifact_or_output(
+    host_secrets: dict[str, str], first_install: CliRun, upgrade: CliRun, broken: CliRun, back_to_v1: CliRun
+) -> None:
+    for result in (first_install, upgrade, broken, back_to_v1):
+        printed = result.stdout + result.stderr
+        forms = {key: {value, json.dumps(value)[1:-1]} for key, value in host_secrets.items()}
+        for key, values in forms.items():
+            assert not any(v in printed for v in values), f"a form of {key} was printed"
+        files = [p for p in result.receipts.rglob("*") if p.is_file()]
+        assert files, result.receipts
+        for path in files:
+            data = path.read_text(encoding="utf-8", errors="replace")
+            for key, values in forms.items():
+                assert not any(v in data for v in values), f"a form of {key} found in {path}"
