@@ -689,8 +689,9 @@ def render_status(payload: dict[str, Any], contracts: Mapping[str, Mapping[str, 
     ]
     head = ("SERVICE", "CONTAINER", "IMAGE", "STATE", "HEALTH")
     rows = []
-    current = payload.get("current") if isinstance(payload.get("current"), dict) else {}
-    deployed = current.get("services") if isinstance(current.get("services"), dict) else {}
+    current = payload.get("current")
+    deployed = current.get("services") if isinstance(current, dict) else None
+    deployed = deployed if isinstance(deployed, dict) else {}
     for s in payload.get("services") or []:
         contract = (contracts or {}).get(str(s.get("name")))
         if deployed and s.get("name") not in deployed and s.get("state") == "absent":

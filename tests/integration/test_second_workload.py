@@ -1,8 +1,9 @@
 """The second example workload, greenhouse (examples/greenhouse), cut over with the same
 playbooks and ONE inventory (examples/greenhouse/inventory) on the lab's docker host: a first
 install (gh-v1, without gh-alerts), an upgrade that adds gh-alerts and a migration (gh-v2), a
-release whose dashboard answers `"ready": false` (gh-broken: rolled back by itself), and the way
-back to gh-v1 (gh-alerts removed). Other names, ports, health fields and values, its own
+release whose dashboard answers `"ready": false` (gh-broken: rolled back by itself), a cutover
+to the older gh-v1 (gh-alerts stopped and kept), the rollback of that (gh-alerts back), and the
+rollback to gh-v1 (gh-alerts removed). Other names, ports, health fields and values, its own
 database, schema and ledger; its secrets exist only in the env file on the host.
 
 The tests of this file run in order and build on each other (one lab, one history).
@@ -98,7 +99,17 @@ def broken(upgrade: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
 
 
 @pytest.fixture(scope="module")
-def back_to_v1(broken: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+def down_to_v1(broken: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return gh_run(tmp_path_factory.mktemp("gh-down"), "run", "--ref", "gh-v1")
+
+
+@pytest.fixture(scope="module")
+def undo_down(down_to_v1: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return gh_run(tmp_path_factory.mktemp("gh-undo"), "rollback")
+
+
+@pytest.fixture(scope="module")
+def back_to_v1(undo_down: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     return gh_run(tmp_path_factory.mktemp("gh-rollback"), "rollback")
 
 
@@ -171,6 +182,30 @@ def test_a_release_whose_health_field_is_wrong_rolls_back_by_itself_naming_the_f
     assert int(gh_psql("SELECT count(*) FROM gh.readings WHERE sensor = 'smoke-bench'")) >= 2
 
 
+def test_a_cutover_to_a_release_without_a_service_stops_and_keeps_it(
+    down_to_v1: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert down_to_v1.code == 0, explain(down_to_v1)
+    v1, v2 = releases["v1"]["sha"], releases["v2"]["sha"]
+    for name in ("gh-sensors", "gh-climate", "gh-dashboard"):
+        assert serving_image(name) == f"{IMAGES[name]}:{v1} running", name
+    assert serving_image("gh-alerts") == ""
+    assert serving_image(f"gh-alerts--{v2}") == f"greenhouse/alerts:{v2} exited"
+    swap = {s["name"]: s for s in phase(down_to_v1, "swap")["result"]["services"]}
+    assert swap["gh-alerts"]["action"] == "retired" and swap["gh-alerts"]["kept_container"] == f"gh-alerts--{v2}"
+    recert = phase(down_to_v1, "recert")["result"]
+    assert recert["ok"] and recert["drift"] == [], recert
+
+
+def test_rolling_that_back_brings_the_service_back(undo_down: CliRun, releases: dict[str, dict[str, str]]) -> None:
+    assert undo_down.code == 0, explain(undo_down)
+    v2 = releases["v2"]["sha"]
+    for name in PORTS:
+        assert serving_image(name) == f"{IMAGES[name]}:{v2} running", name
+    code, body = health(PORTS["gh-alerts"], "/healthz")
+    assert code == 200 and body["state"] == "up", body
+
+
 def test_going_back_to_the_release_without_the_service_removes_it(
     back_to_v1: CliRun, releases: dict[str, dict[str, str]]
 ) -> None:
@@ -188,9 +223,15 @@ def test_going_back_to_the_release_without_the_service_removes_it(
 
 
 def test_no_host_secret_in_any_artifact_or_output(
-    host_secrets: dict[str, str], first_install: CliRun, upgrade: CliRun, broken: CliRun, back_to_v1: CliRun
+    host_secrets: dict[str, str],
+    first_install: CliRun,
+    upgrade: CliRun,
+    broken: CliRun,
+    down_to_v1: CliRun,
+    undo_down: CliRun,
+    back_to_v1: CliRun,
 ) -> None:
-    for result in (first_install, upgrade, broken, back_to_v1):
+    for result in (first_install, upgrade, broken, down_to_v1, undo_down, back_to_v1):
         printed = result.stdout + result.stderr
         forms = {key: {value, json.dumps(value)[1:-1]} for key, value in host_secrets.items()}
         for key, values in forms.items():

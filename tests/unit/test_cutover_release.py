@@ -132,3 +132,21 @@ def test_the_validator_checks_required_and_the_smoke_checks_service() -> None:
     joined = "; ".join(errors)
     assert "cutover_services[0].required: 'yes' must be true or false" in joined
     assert "cutover_smoke_checks[0].service: unknown service 'gh-nope' (known: gh-sensors)" in joined
+
+
+def test_recert_knows_the_kept_container_of_a_service_the_release_lacks() -> None:
+    recert = load("cutover_recert_release", ROLES / "cutover_recert" / "filter_plugins" / "cutover_recert.py")
+    current = {"release": "aaa1111", "services": {"gh-sensors": {"container": "gh-sensors"}}}
+    labels = {"cutover.project": "gh", "cutover.service": "gh-sensors", "cutover.release": "aaa1111"}
+    containers = [
+        {"Names": ["/gh-sensors"], "Image": "gh/sensors:aaa1111", "State": "running", "Labels": labels},
+        {"Names": ["/gh-alerts--bbb2222"], "Image": "gh/alerts:bbb2222", "State": "exited",
+         "Labels": {"cutover.project": "gh"}},
+    ]  # fmt: skip
+    args = {"current": current, "project": "gh", "root": "/opt/gh", "legacy_dirs_present": [], "health": {},
+            "lock": {}}  # fmt: skip
+    ok = recert.cutover_recert(containers, [SERVICES[0]], inventory_services=["gh-sensors", "gh-alerts"], **args)
+    assert ok["ok"] and ok["drift"] == [], ok
+    stray = containers + [{"Names": ["/gh-alerts"], "Image": "gh/alerts:bbb2222", "State": "running", "Labels": {}}]
+    found = recert.cutover_recert(stray, [SERVICES[0]], inventory_services=["gh-sensors", "gh-alerts"], **args)
+    assert found["drift"] == ["gh-alerts: container present (running), but release aaa1111 has no such service"]

@@ -116,11 +116,15 @@ def cutover_recert(
     health: dict[str, dict[str, Any]],
     lock: dict[str, Any],
     fail_on_leftovers: bool = True,
+    inventory_services: list[str] | None = None,
 ) -> dict[str, Any]:
+    """``services``: those of the release (which must run); ``inventory_services``: the names of
+    every service of the inventory (default: the same), whose kept containers are known too."""
     found: dict[str, Any] = {"drift": [], "leftovers": [], "containers": [], "serving": 0}
     by_name = _by_name(containers)
     legacy_mode = not isinstance(current, dict)
     service_names = [s["name"] for s in services]
+    every_name = list(inventory_services or service_names)
     legacy_services = [s["name"] for s in services if "legacy" in s]
     legacy_names = [s["legacy"]["container"] for s in services if "container" in (s.get("legacy") or {})]
 
@@ -130,7 +134,7 @@ def cutover_recert(
         release = str(current["release"])
         _committed_release(by_name, services, release, project, found)
 
-    kept = re.compile("^(" + "|".join(re.escape(n) for n in service_names) + ")--")
+    kept = re.compile("^(" + "|".join(re.escape(n) for n in every_name) + ")--")
     for name, container in by_name.items():
         state = container.get("State")
         if name in legacy_names:
@@ -140,10 +144,12 @@ def cutover_recert(
                 found["drift"].append(f"{name}: legacy container still running ({container.get('Image')})")
             else:
                 found["leftovers"].append(f"{name}: stopped legacy container (remove it: docker rm {name})")
-        elif service_names and kept.match(name):
+        elif every_name and kept.match(name):
             found["containers"].append(_summary(name, container))
             if state == "running":
                 found["drift"].append(f"{name}: kept previous container is running")
+        elif name in every_name and name not in service_names:
+            found["drift"].append(f"{name}: container present ({state}), but release {release} has no such service")
         elif name not in service_names and (container.get("Labels") or {}).get("cutover.project") == project:
             found["drift"].append(f"{name}: unknown container of project {project} ({state})")
 
