@@ -65,7 +65,7 @@ def releases(lab: Path) -> dict[str, dict[str, str]]:
          "--dest", str(LAB_DIR / "greenhouse")])  # fmt: skip
     prepare = REPO_ROOT / "examples" / "greenhouse" / "lab-prepare.yml"
     playbook = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
-    run([str(playbook), "-i", str(INVENTORY), str(prepare), "-e", "gh_reset=true"], cwd=REPO_ROOT)
+    run([str(playbook), "-i", str(INVENTORY), str(prepare), "-e", "gh_reset=true"])
     data: dict[str, dict[str, str]] = json.loads((LAB_DIR / "greenhouse-releases.json").read_text())
     return data
 
