@@ -177,7 +177,8 @@ def test_a_release_whose_health_field_is_wrong_rolls_back_by_itself_naming_the_f
     phases = [d["phase"] for d in broken.docs()]
     assert "rollback" in phases and phase(broken, "rollback")["result"]["outcome"] == "rolled_back"
     failed = next(d for d in broken.docs() if d["status"] == "failed")
-    assert failed["phase"] == "verify"
+    # the swap's wait applies the same health contract as verify: the new dashboard never passes
+    assert failed["phase"] == "swap"
     assert "ready: expected true, got false" in json.dumps(failed), json.dumps(failed)[:3000]
     assert int(gh_psql("SELECT count(*) FROM gh.readings WHERE sensor = 'smoke-bench'")) >= 2
 

@@ -131,6 +131,12 @@ def test_the_unhealthy_message_names_service_reason_and_whether_it_waited() -> N
     )
     del unhealthy["diagnosis"]["health_answer"]
     assert swap.cutover_swap_unhealthy(unhealthy, entry, 60).endswith("health unhealthy, last check: refused")
+    # Docker is content, the health contract is not: the wrong field is named
+    contract = {"verdict": "timeout", "problems": ["ready: expected true, got false"],
+                "diagnosis": {"exists": True, "running": True, "health": "healthy"}}  # fmt: skip
+    assert swap.cutover_swap_unhealthy(contract, entry, 45) == (
+        "ledger: new container never became healthy within 45s: health contract: ready: expected true, got false"
+    )
 
 
 def test_state_open_swapped_and_unopened() -> None:

@@ -219,6 +219,9 @@ def cutover_swap_unhealthy(gate: Any, entry: dict[str, Any], timeout_s: Any) -> 
         reason = f"container not created (image {entry['image']} missing or invalid spec)"
     elif not diagnosis.get("running"):
         reason = f"container {diagnosis.get('status')}, exit code {diagnosis.get('exit_code')}"
+    elif gate.get("problems") and diagnosis.get("health") in ("healthy", "none"):
+        # Docker is content; the service's own health answer breaks its contract.
+        reason = "health contract: " + ", ".join(str(p) for p in gate["problems"])
     else:
         reason = f"health {diagnosis.get('health') or 'none'}"
         answer = _mapping(diagnosis.get("health_answer"))

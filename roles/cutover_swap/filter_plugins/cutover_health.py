@@ -1,0 +1,1 @@
+../../cutover_verify/filter_plugins/cutover_health.py
