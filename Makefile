@@ -26,7 +26,7 @@ help:
 	@echo "make setup       one-step idempotent setup: packages, docker engine, .venv, base image"
 	@echo "make lab         bring the lab up (docker-host over SSH, Postgres, object store, old release)"
 	@echo "make lab-reset   back to the old release with its original data"
-	@echo "make lab-down    remove every container, network, volume and file the lab made"
+	@echo "make lab-down    remove every container, network, volume and file the lab made (LAB_DOWN_ALL=1: every lab host on the machine)"
 	@echo "make demo        the main job: setup, lab, cutover"
 	@echo "make lint        ansible-lint (production), yamllint, ruff, mypy"
 	@echo "make test        $(TEST_TARGETS)"
@@ -45,7 +45,7 @@ lab-reset: setup
 lab-down:
 	@echo "==> taking the lab down (playbooks/lab_down.yml)"
 	@if [[ -x $(BIN)/ansible-playbook ]]; then \
-	  $(BIN)/ansible-playbook playbooks/lab_down.yml; \
+	  $(BIN)/ansible-playbook playbooks/lab_down.yml $(if $(LAB_DOWN_ALL),-e lab_down_all=true); \
 	else \
 	  echo "no .venv: taking down the lab hosts found on this machine with scripts/lab-host.sh"; \
 	  for i in $$(scripts/lab-host.sh list); do scripts/lab-host.sh down "$$i"; done; \
