@@ -361,6 +361,7 @@ class RollbackRow:
     before: str | None  # None: not deployed before the run
     after: str
     kept_container: str | None
+    absent: bool = False  # the release does not have the service (swap action absent or retired)
 
 
 @dataclass(frozen=True)
@@ -809,8 +810,15 @@ def _rollback_map(
             or entry.get("to")
             or (f"{s.image}:{release.release}" if release.release else "-")
         )
+        absent = entry.get("action") in ("absent", "retired")
         rows.append(
-            RollbackRow(s.name, before.get(s.name) or None, str(after), entry.get("kept_container") or None)
+            RollbackRow(
+                s.name,
+                before.get(s.name) or None,
+                "(not in this release)" if absent else str(after),
+                entry.get("kept_container") or None,
+                absent,
+            )
         )
     return rows
 
