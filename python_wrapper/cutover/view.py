@@ -801,12 +801,13 @@ def _rollback_map(
     planned = [s for s in plan.get("swap") or [] if isinstance(s, Mapping)]
     swapped = [s for s in p.swap().get("services") or [] if isinstance(s, Mapping)]
     swap_by = {str(s.get("name")): s for s in [*planned, *swapped]}
-    images = _images(p)
+    # "After" is this cutover's target (what the build made), even when a rollback restored "Before"
+    built = {str(i.get("service")): i for i in p.build().get("images") or [] if isinstance(i, Mapping)}
     rows = []
     for s in services:
         entry = swap_by.get(s.name, {})
         after = (
-            images.get(s.name, {}).get("image")
+            built.get(s.name, {}).get("image")
             or entry.get("to")
             or (f"{s.image}:{release.release}" if release.release else "-")
         )

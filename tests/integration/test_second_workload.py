@@ -181,6 +181,10 @@ def test_a_release_whose_health_field_is_wrong_rolls_back_by_itself_naming_the_f
     assert failed["phase"] == "swap"
     assert "ready: expected true, got false" in json.dumps(failed), json.dumps(failed)[:3000]
     assert int(gh_psql("SELECT count(*) FROM gh.readings WHERE sensor = 'smoke-bench'")) >= 2
+    # the change pack's Rollback Map: Before = what serves again, After = the failed target
+    pack = next((broken.receipts / "closeout").glob("*.changepack.md")).read_text()
+    bad = releases["broken"]["sha"]
+    assert f"| gh-dashboard | greenhouse/dashboard:{v2} | greenhouse/dashboard:{bad} |" in pack
 
 
 def test_a_cutover_to_a_release_without_a_service_stops_and_keeps_it(
