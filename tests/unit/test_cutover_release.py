@@ -147,6 +147,6 @@ def test_recert_knows_the_kept_container_of_a_service_the_release_lacks() -> Non
             "lock": {}}  # fmt: skip
     ok = recert.cutover_recert(containers, [SERVICES[0]], inventory_services=["gh-sensors", "gh-alerts"], **args)
     assert ok["ok"] and ok["drift"] == [], ok
-    stray = containers + [{"Names": ["/gh-alerts"], "Image": "gh/alerts:bbb2222", "State": "running", "Labels": {}}]
+    stray = [*containers, {"Names": ["/gh-alerts"], "Image": "gh/alerts:bbb2222", "State": "running", "Labels": {}}]
     found = recert.cutover_recert(stray, [SERVICES[0]], inventory_services=["gh-sensors", "gh-alerts"], **args)
     assert found["drift"] == ["gh-alerts: container present (running), but release aaa1111 has no such service"]
