@@ -802,12 +802,16 @@ def _rollback_map(
     swapped = [s for s in p.swap().get("services") or [] if isinstance(s, Mapping)]
     swap_by = {str(s.get("name")): s for s in [*planned, *swapped]}
     # "After" is this cutover's target (what the build made), even when a rollback restored "Before"
-    built = {str(i.get("service")): i for i in p.build().get("images") or [] if isinstance(i, Mapping)}
+    built: dict[str, str] = {
+        str(i.get("service")): str(i.get("image") or "")
+        for i in p.build().get("images") or []
+        if isinstance(i, Mapping)
+    }
     rows = []
     for s in services:
         entry = swap_by.get(s.name, {})
         after = (
-            built.get(s.name, {}).get("image")
+            built.get(s.name)
             or entry.get("to")
             or (f"{s.image}:{release.release}" if release.release else "-")
         )
