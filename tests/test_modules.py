@@ -1,4 +1,5 @@
-"""The workload modules' own gates (typecheck, build, test), run as the prep phase runs them."""
+"""The example workloads' own gates (typecheck, build, test), run as the prep phase runs them:
+mint's modules and greenhouse's services."""
 
 from __future__ import annotations
 
@@ -8,22 +9,24 @@ from pathlib import Path
 
 import pytest
 
-MODULES_DIR = Path(__file__).resolve().parent.parent / "examples" / "mint-modules"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+WORKLOAD_DIRS = (EXAMPLES / "mint-modules", EXAMPLES / "greenhouse" / "services")
 GATES = {
     "typecheck": ["-m", "mypy", "--ignore-missing-imports", "app"],
     "build": ["-m", "compileall", "-q", "app"],
     "test": ["-m", "unittest", "discover", "-s", "tests"],
 }
-MODULES = sorted(p.name for p in MODULES_DIR.iterdir() if (p / "app").is_dir()) if MODULES_DIR.is_dir() else []
+MODULES = sorted(
+    f"{root.relative_to(EXAMPLES)}/{p.name}" for root in WORKLOAD_DIRS for p in root.iterdir() if (p / "app").is_dir()
+)
 
 
-@pytest.mark.skipif(not MODULES, reason="examples/mint-modules has no modules yet")
 @pytest.mark.parametrize("gate", list(GATES))
 @pytest.mark.parametrize("module", MODULES)
 def test_module_gate_passes(module: str, gate: str) -> None:
     proc = subprocess.run(
         [sys.executable, *GATES[gate]],
-        cwd=MODULES_DIR / module,
+        cwd=EXAMPLES / module,
         text=True,
         capture_output=True,
         timeout=300,
