@@ -29,7 +29,13 @@ def _headings(text: str, level: str) -> list[str]:
     return re.findall(rf"^{level} (.+)$", text, flags=re.MULTILINE)
 
 
-@pytest.mark.parametrize("scenario", ["good", "broken"])
+def _golden_scenarios() -> list[str]:
+    """Every recording with golden documents: the hand-written fixture project's (good, broken)
+    and the recordings of real lab runs (real-*: tests/fixtures/wrapper/record.py --from-receipts)."""
+    return sorted({p.name.split(".")[0] for p in load_replay().GOLDEN.glob("*.scope.md")})
+
+
+@pytest.mark.parametrize("scenario", _golden_scenarios())
 def test_documents_match_the_golden_files(tmp_path: Path, scenario: str) -> None:
     replay = load_replay()
     docs = replay.write_scenario(scenario, tmp_path)
@@ -47,7 +53,7 @@ def test_documents_match_the_golden_files(tmp_path: Path, scenario: str) -> None
         )
 
 
-@pytest.mark.parametrize("scenario", ["good", "broken"])
+@pytest.mark.parametrize("scenario", _golden_scenarios())
 def test_changepack_has_exactly_the_spec_headings(
     tmp_path: Path, scenario: str
 ) -> None:
@@ -56,7 +62,7 @@ def test_changepack_has_exactly_the_spec_headings(
     assert _headings(text, "##") == list(closeout.CHANGEPACK_HEADINGS)
 
 
-@pytest.mark.parametrize("scenario", ["good", "broken"])
+@pytest.mark.parametrize("scenario", _golden_scenarios())
 def test_loop_record_has_the_seed_shape(tmp_path: Path, scenario: str) -> None:
     docs = load_replay().write_scenario(scenario, tmp_path)
     text = closeout.render_scope(docs, "LOOP-MINT-CUTOVER-20260212")
