@@ -30,9 +30,9 @@ def _headings(text: str, level: str) -> list[str]:
 
 
 def _golden_scenarios() -> list[str]:
-    """Every recording with golden documents: the hand-written fixture project's (good, broken)
-    and the recordings of real lab runs (real-*: tests/fixtures/wrapper/record.py --from-receipts)."""
-    return sorted({p.name.split(".")[0] for p in load_replay().GOLDEN.glob("*.scope.md")})
+    """Every recording (each has golden documents): the hand-written fixture project's (good,
+    broken) and the recordings of real lab runs (real-*: record.py --from-receipts)."""
+    return sorted(p.name for p in load_replay().RECORDED.iterdir() if (p / "runs.json").is_file())
 
 
 @pytest.mark.parametrize("scenario", _golden_scenarios())
