@@ -94,24 +94,32 @@ def _serves_spec(container: Any, config_hash_: str) -> bool:
     return bool(state.get("Running")) and labels.get("cutover.config-hash") == config_hash_ and health == "healthy"
 
 
+def _current_of(
+    svc: dict[str, Any], state: Any, containers: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str, Any, str]:
+    """The container that serves the service now (the first candidate that exists), its name,
+    its image and its release (state.json's when it is the recorded container, else its tag)."""
+    found = [containers[n] for n in _candidates_of(svc, state) if isinstance(containers.get(n), dict)]
+    if not found:
+        return None, "", None, ""
+    current = found[0]
+    current_name = str(current.get("Name", "")).lstrip("/")
+    from_image = _mapping(current.get("Config")).get("Image")
+    recorded_release = _mapping(_mapping(state).get("current")).get("release")
+    if current_name == _recorded_container(state, svc["name"]) and recorded_release:
+        return current, current_name, from_image, str(recorded_release)
+    return current, current_name, from_image, str(from_image or "").split(":")[-1]
+
+
 def _plan_entry(
     svc: dict[str, Any], release: str, state: Any, containers: dict[str, Any], checksum: str, settings: dict[str, Any]
 ) -> dict[str, Any]:
     name = svc["name"]
     spec = config_spec(svc, release, checksum, settings)
     hash_ = config_hash(spec)
-    found = [containers[n] for n in _candidates_of(svc, state) if isinstance(containers.get(n), dict)]
-    current = found[0] if found else None
+    current, current_name, from_image, current_release = _current_of(svc, state, containers)
     serving = containers.get(name) if isinstance(containers.get(name), dict) else None
     action = "unchanged" if _serves_spec(serving, hash_) else "replaced" if current else "added"
-    current_name = str(current.get("Name", "")).lstrip("/") if current else ""
-    from_image = _mapping(current.get("Config")).get("Image") if current else None
-    if not current:
-        current_release = ""
-    elif current_name == _recorded_container(state, name) and _mapping(_mapping(state).get("current")).get("release"):
-        current_release = str(_mapping(state)["current"]["release"])
-    else:
-        current_release = str(from_image or "").split(":")[-1]
     kept = f"{name}--{current_release}" if current and action != "unchanged" else None
     if action == "unchanged":
         line = f"{name}: unchanged ({spec['image']})"
@@ -147,15 +155,7 @@ def _absent_entry(svc: dict[str, Any], release: str, state: Any, containers: dic
     """A service the release does not have: nothing to do, or the container that serves it is
     stopped and kept as <service>--<its release> (the rollback restores it)."""
     name = svc["name"]
-    found = [containers[n] for n in _candidates_of(svc, state) if isinstance(containers.get(n), dict)]
-    current = found[0] if found else None
-    current_name = str(current.get("Name", "")).lstrip("/") if current else ""
-    from_image = _mapping(current.get("Config")).get("Image") if current else None
-    recorded_release = _mapping(_mapping(state).get("current")).get("release")
-    if current_name and current_name == _recorded_container(state, name) and recorded_release:
-        current_release = str(_mapping(state)["current"]["release"])
-    else:
-        current_release = str(from_image or "").split(":")[-1]
+    current, current_name, from_image, current_release = _current_of(svc, state, containers)
     kept = f"{name}--{current_release}" if current else None
     if current and current_name == kept:
         current = None  # already kept under that name (an earlier retirement)
