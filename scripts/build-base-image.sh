@@ -11,6 +11,7 @@ SUITE="bookworm"
 PACKAGES=(
   ca-certificates
   curl
+  haproxy
   iproute2
   openssh-server
   postgresql-15
