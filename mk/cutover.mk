@@ -19,6 +19,16 @@ demo-cutover:
 bench: lab
 	@$(PY) benchmarks/downtime.py   # takes the lab lock itself
 
+# Swap strategies side by side (issue 11): recreate, bluegreen (its one-time hand-over and a
+# swap behind the edge) and docker-compose 1.29 `up -d`, each under the same load (new and
+# keep-alive connections, slow in-flight requests, run on the docker host), plus the
+# rollback time of release-broken; resets the lab itself and ends in release-old.
+# BENCH_STRATEGIES_ARGS e.g. `--only bluegreen` or `--json`.
+BENCH_STRATEGIES_ARGS ?=
+.PHONY: bench-strategies
+bench-strategies: lab
+	@$(PY) benchmarks/strategies.py $(BENCH_STRATEGIES_ARGS)   # takes the lab lock itself
+
 # Where a cutover's time goes (issue 9): each phase of a full cutover (profile_tasks on), a
 # no-op rerun, and the same work with plain docker commands as the floor; resets the lab
 # itself. BENCH_PHASES_ARGS e.g. `--label before --save before.json`, later
