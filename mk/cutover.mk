@@ -4,13 +4,17 @@
 # the services read), so all 8 checks run with nothing in this environment.
 DEMO_STEPS += demo-cutover
 DEMO_REF ?= release-new
+# bluegreen: the new containers start beside the old ones behind the edge proxy and traffic
+# flips (the first run hands the ports over from the old layout, once). The seed's way:
+# `make demo DEMO_STRATEGY=recreate`.
+DEMO_STRATEGY ?= bluegreen
 
 .PHONY: demo-cutover
 demo-cutover:
 	@echo "==> returning the lab to the old release (cutover lab reset)"
 	@flock $(LAB_LOCK) $(BIN)/cutover lab reset
-	@echo "==> cutting the lab over to $(DEMO_REF) (cutover run)"
-	@flock $(LAB_LOCK) $(BIN)/cutover run --ref $(DEMO_REF)
+	@echo "==> cutting the lab over to $(DEMO_REF), strategy $(DEMO_STRATEGY) (cutover run)"
+	@flock $(LAB_LOCK) $(BIN)/cutover run --ref $(DEMO_REF) --strategy $(DEMO_STRATEGY)
 	@echo "==> receipts: $(REPO)/receipts   (cutover receipts list | verify)"
 	@echo "==> closeout documents: $(REPO)/receipts/closeout/"
 

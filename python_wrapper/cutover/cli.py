@@ -170,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     _templates_opt(p)
     p.add_argument("--ref", help="git ref of the release to deploy (default: the inventory's cutover_ref)")
     p.add_argument(
+        "--strategy",
+        choices=("recreate", "bluegreen"),
+        help="how the swap replaces containers (default: the inventory's cutover_swap_strategy): recreate"
+        " stops the old container, then starts the new one; bluegreen starts it beside the old one behind"
+        " the edge proxy and flips traffic (no gap; a rollback is a flip back)",
+    )
+    p.add_argument(
         "--phase",
         action="append",
         metavar="NAME",
@@ -478,6 +485,7 @@ def _context(args: argparse.Namespace, check: bool = False) -> tuple[RunContext,
         run_id=new_run_id(now),
         loop_id=loop_id,
         ref=ref,
+        strategy=getattr(args, "strategy", None),
         staging_inventory=staging_inv,
         check=check,
         stop=_stop(args),

@@ -55,6 +55,8 @@ class StateService(TypedDict):
     image_id: str | None
     # previous release only: the name the kept container is restored to
     original_name: NotRequired[str | None]
+    # blue/green: behind the edge proxy, the container is named <service>--<release>
+    edge: NotRequired[bool]
 
 
 class StateRelease(TypedDict):
@@ -75,6 +77,11 @@ class SwappedService(TypedDict):
     image: str | None
     image_id: str | None
     release: str | None
+    retired: NotRequired[bool]
+    # blue/green: the new container, and whether the kept one serves behind the edge proxy
+    container: NotRequired[str]
+    edge: NotRequired[bool]
+    kept_behind_edge: NotRequired[bool]
 
 
 class InProgress(TypedDict):

@@ -52,6 +52,7 @@ class RunContext:
     run_id: str
     loop_id: str
     ref: str | None = None
+    strategy: str | None = None  # --strategy: cutover_swap_strategy for this run
     staging_inventory: Path | None = None
     check: bool = False
     write_receipts: bool = True
@@ -97,6 +98,8 @@ def phase_extravars(
     }
     if ctx.ref:
         extravars["cutover_ref"] = ctx.ref
+    if ctx.strategy:
+        extravars["cutover_swap_strategy"] = ctx.strategy
     if ctx.staging_inventory:
         extravars["cutover_staging_inventory"] = str(ctx.staging_inventory)
     extravars.update(extra or {})
@@ -615,6 +618,8 @@ def whole_run_extravars(ctx: RunContext, phases: Sequence[str]) -> dict[str, Any
     }
     if ctx.ref:
         extravars["cutover_ref"] = ctx.ref
+    if ctx.strategy:
+        extravars["cutover_swap_strategy"] = ctx.strategy
     if ctx.staging_inventory:
         extravars["cutover_staging_inventory"] = str(ctx.staging_inventory)
     return extravars

@@ -4,7 +4,9 @@ install (gh-v1, without gh-alerts), an upgrade that adds gh-alerts and a migrati
 release whose dashboard answers `"ready": false` (gh-broken: rolled back by itself), a cutover
 to the older gh-v1 (gh-alerts stopped and kept), the rollback of that (gh-alerts back), and the
 rollback to gh-v1 (gh-alerts removed). Other names, ports, health fields and values, its own
-database, schema and ledger; its secrets exist only in the env file on the host.
+database, schema and ledger; its secrets exist only in the env file on the host. greenhouse
+swaps blue/green: its containers are named <service>--<release> behind the edge proxy
+greenhouse-edge, which holds the ports; no request fails while a release is swapped in.
 
 The tests of this file run in order and build on each other (one lab, one history).
 """
@@ -39,10 +41,27 @@ def gh_psql(sql: str) -> str:
     return run([*ssh_args(), remote]).stdout.strip()
 
 
-def serving_image(name: str) -> str:
-    """'<image> <status>' of the container named after the service on the host, '' when none."""
+def serving_image(service: str) -> str:
+    """'<image> running' of the one running container of the service on the host, '' when none."""
+    proc = host_docker("ps", "--filter", f"label=cutover.service={service}",
+                       "--filter", "label=cutover.project=greenhouse", "--format", "{{.Image}}")  # fmt: skip
+    images = proc.stdout.split()
+    assert len(images) <= 1, f"{service}: more than one container runs: {images}"
+    return f"{images[0]} running" if images else ""
+
+
+def container_image(name: str) -> str:
+    """'<image> <status>' of the container called name on the host, '' when none."""
     proc = host_docker("inspect", "-f", "{{.Config.Image}} {{.State.Status}}", name, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def no_request_failed(result: CliRun) -> None:
+    """The downtime prober on the host (one request per service every 50 ms) saw no failure."""
+    downtime = phase(result, "swap")["result"]["downtime"]
+    assert downtime, "no downtime figures"
+    for service, figures in downtime.items():
+        assert figures["failed"] == 0 and figures["longest_gap_s"] == 0, (service, figures)
 
 
 def gh_run(receipts: Path, *args: str) -> CliRun:
@@ -142,6 +161,10 @@ def test_a_first_install_deploys_a_release_without_the_service_it_does_not_have(
     assert json.loads(labels).get("cutover.project") == "greenhouse"
     assert gh_psql("SELECT version FROM gh.gh_migrations ORDER BY version") == "0001_readings"
     assert contract.check_receipts_dir(first_install.receipts) == []
+    # the edge proxy holds the ports; the services' containers publish none
+    assert container_image("greenhouse-edge").endswith(" running")
+    ports = host_docker("inspect", "-f", "{{json .HostConfig.PortBindings}}", f"gh-sensors--{v1}").stdout
+    assert json.loads(ports) in ({}, None), ports
 
 
 def test_an_upgrade_adds_the_new_service_and_its_migration_keeping_the_rows(
@@ -151,7 +174,8 @@ def test_an_upgrade_adds_the_new_service_and_its_migration_keeping_the_rows(
     v1, v2 = releases["v1"]["sha"], releases["v2"]["sha"]
     for name in PORTS:
         assert serving_image(name) == f"{IMAGES[name]}:{v2} running", name
-    assert serving_image(f"gh-sensors--{v1}").startswith(f"greenhouse/sensors:{v1} ")  # kept for the way back
+    assert container_image(f"gh-sensors--{v1}") == f"greenhouse/sensors:{v1} exited"  # stopped after verify, kept
+    no_request_failed(upgrade)
     assert phase(upgrade, "prep")["result"]["not_in_release"] == []
     swap = {s["name"]: s["action"] for s in phase(upgrade, "swap")["result"]["services"]}
     assert swap == {"gh-sensors": "replaced", "gh-climate": "replaced", "gh-dashboard": "replaced",
@@ -180,6 +204,7 @@ def test_a_release_whose_health_field_is_wrong_rolls_back_by_itself_naming_the_f
     # the swap's wait applies the same health contract as verify: the new dashboard never passes
     assert failed["phase"] == "swap"
     assert "ready: expected true, got false" in json.dumps(failed), json.dumps(failed)[:3000]
+    no_request_failed(broken)  # the new dashboard never got traffic; the others were flipped back
     assert int(gh_psql("SELECT count(*) FROM gh.readings WHERE sensor = 'smoke-bench'")) >= 2
     # the change pack's Rollback Map: Before = what serves again, After = the failed target
     pack = next((broken.receipts / "closeout").glob("*.changepack.md")).read_text()
@@ -195,7 +220,8 @@ def test_a_cutover_to_a_release_without_a_service_stops_and_keeps_it(
     for name in ("gh-sensors", "gh-climate", "gh-dashboard"):
         assert serving_image(name) == f"{IMAGES[name]}:{v1} running", name
     assert serving_image("gh-alerts") == ""
-    assert serving_image(f"gh-alerts--{v2}") == f"greenhouse/alerts:{v2} exited"
+    assert container_image(f"gh-alerts--{v2}") == f"greenhouse/alerts:{v2} exited"
+    no_request_failed(down_to_v1)
     swap = {s["name"]: s for s in phase(down_to_v1, "swap")["result"]["services"]}
     assert swap["gh-alerts"]["action"] == "retired" and swap["gh-alerts"]["kept_container"] == f"gh-alerts--{v2}"
     recert = phase(down_to_v1, "recert")["result"]

@@ -11,6 +11,7 @@
   cutover_state_open(state, change)                 -> state with this run's change in progress opened
   cutover_state_swapped(state, service, record)     -> state recording, before it is touched, a service's swap
   cutover_state_unopened(state)                     -> state without the change (a swap that changed nothing)
+  cutover_state_committed(state, services, images, commit) -> state with the change committed as current
 """
 
 from __future__ import annotations
@@ -183,6 +184,95 @@ def cutover_state_unopened(state: Any) -> dict[str, Any]:
     return dict(_mapping(state)) | {"in_progress": None}
 
 
+def _image_ids(images: Any) -> dict[str, str]:
+    """tag -> image id, from docker_image_info's images."""
+    ids: dict[str, str] = {}
+    for image in images or []:
+        for tag in _mapping(image).get("RepoTags") or []:
+            ids[tag] = image.get("Id")
+    return ids
+
+
+def cutover_state_committed(
+    state: Any, services: list[dict[str, Any]], images: Any, commit: dict[str, Any]
+) -> dict[str, Any]:
+    """The change in progress passed verify: it becomes `current`, the release it replaced (with
+    the containers kept for a rollback) `previous`. A change that swapped nothing keeps the
+    times, run and previous release of the current one.
+
+    `services`: the release's services (cutover_deployed_services); `images`: their images'
+    docker_image_info; `commit`: {run_id, project, ref, at}. Each service records the container
+    that serves it: named after the service, or <service>--<release> behind the edge proxy."""
+    state = dict(_mapping(state))
+    in_progress = _mapping(state.get("in_progress"))
+    swapped = _mapping(in_progress.get("swapped"))
+    old = _mapping(state.get("current"))
+    old_services = _services_of(old)
+    ids = _image_ids(images)
+    target = in_progress.get("target")
+    current_services = {}
+    for svc in services:
+        name = svc["name"]
+        image = f"{svc['image']}:{target}"
+        record, was = _mapping(swapped.get(name)), _mapping(old_services.get(name))
+        source = record if name in swapped else was
+        current_services[name] = {"container": source.get("container") or name, "image": image,
+                                  "image_id": ids.get(image)}  # fmt: skip
+        if source.get("edge"):
+            current_services[name]["edge"] = True
+    previous_services: dict[str, Any] = {}
+    for name, record in swapped.items():
+        record = _mapping(record)
+        if record.get("new"):
+            continue
+        previous_services[name] = {
+            "container": record.get("kept_container"), "original_name": record.get("original_name"),
+            "image": record.get("image"), "image_id": record.get("image_id"),
+        }  # fmt: skip
+        if record.get("kept_behind_edge"):
+            previous_services[name]["edge"] = True
+    for name, svc in old_services.items():
+        if name not in previous_services and name not in swapped:
+            previous_services[name] = dict(_mapping(svc)) | {"original_name": _mapping(svc).get("container")}
+    changed = bool(swapped)
+    releases = [_mapping(r).get("release") for r in swapped.values() if not _mapping(r).get("new")]
+    at = commit["at"]
+    state.update({
+        "project": commit["project"],
+        "current": {
+            "release": target,
+            "commit": in_progress.get("commit") or "",
+            "ref": in_progress.get("ref") or commit.get("ref") or "",
+            "deployed_at": at if changed else old.get("deployed_at") or at,
+            "run_id": commit["run_id"] if changed else old.get("run_id") or commit["run_id"],
+            "services": current_services,
+        },
+        "previous": {
+            "release": old.get("release") or next(iter(releases), None),
+            "commit": old.get("commit"), "ref": old.get("ref"), "deployed_at": old.get("deployed_at"),
+            "run_id": old.get("run_id"), "services": previous_services,
+        } if changed else state.get("previous"),
+        "in_progress": None,
+        "history": [*(state.get("history") or []),
+                    {"release": target, "at": at, "outcome": "deployed", "run_id": commit["run_id"],
+                     "changed": changed}],
+    })  # fmt: skip
+    return state
+
+
+def cutover_state_running_kept(state: Any) -> list[str]:
+    """The previous release's containers that still run behind the edge proxy (blue/green keeps
+    them until verify has passed): commit stops them."""
+    previous = _services_of(_mapping(state).get("previous"))
+    current = {_mapping(s).get("container") for s in _services_of(_mapping(state).get("current")).values()}
+    return [str(s["container"]) for s in map(_mapping, previous.values())
+            if s.get("edge") and s.get("container") and s["container"] not in current]  # fmt: skip
+
+
+def _services_of(release: Any) -> dict[str, Any]:
+    return _mapping(_mapping(release).get("services"))
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -197,4 +287,6 @@ class FilterModule:
             "cutover_state_open": cutover_state_open,
             "cutover_state_swapped": cutover_state_swapped,
             "cutover_state_unopened": cutover_state_unopened,
+            "cutover_state_committed": cutover_state_committed,
+            "cutover_state_running_kept": cutover_state_running_kept,
         }

@@ -82,16 +82,26 @@ def _legacy_layout(
     return ",".join(distinct)
 
 
+def _serving_name(current: Any, service: str) -> str:
+    """The container that serves a service: state.json's (<service>--<release> behind the edge
+    proxy), else the one named after the service."""
+    services = current.get("services") if isinstance(current, dict) else None
+    recorded = services.get(service) if isinstance(services, dict) else None
+    return str((recorded or {}).get("container") or service) if isinstance(recorded, dict) else service
+
+
 def _committed_release(
     by_name: dict[str, dict[str, Any]],
     services: list[dict[str, Any]],
     release: str,
     project: str,
     found: dict[str, Any],
+    current: Any = None,
 ) -> None:
     for svc in services:
         name = svc["name"]
-        container = _counted(by_name, name, found, f"{name}: no container named {name}")
+        serving = _serving_name(current, name)
+        container = _counted(by_name, serving, found, f"{name}: no container named {serving}")
         if container is None:
             continue
         want = f"{svc['image']}:{release}"
@@ -132,11 +142,17 @@ def cutover_recert(
         release = _legacy_layout(by_name, services, found)
     else:
         release = str(current["release"])
-        _committed_release(by_name, services, release, project, found)
+        _committed_release(by_name, services, release, project, found, current)
 
     kept = re.compile("^(" + "|".join(re.escape(n) for n in every_name) + ")--")
+    serving = {_serving_name(current, s["name"]) for s in services} if not legacy_mode else set()
     for name, container in by_name.items():
         state = container.get("State")
+        labels = container.get("Labels") or {}
+        if name in serving - set(service_names) or (
+            labels.get("cutover.edge") == "true" and labels.get("cutover.project") == project
+        ):
+            continue  # a container of the release behind the edge proxy, or the edge proxy itself
         if name in legacy_names:
             if legacy_mode:
                 continue

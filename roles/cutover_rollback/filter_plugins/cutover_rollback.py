@@ -13,8 +13,13 @@ current as the new previous so the step can be reversed) or 'none'.
 read once before anything changes; the plan accounts for the names its own steps free.
 `change` = {run_id, reason, at}. A step:
   service, refuse (a message: a running container holds the name to restore; nothing done),
-  save_logs (keep the failed container's last log lines), stop (name), remove (names),
-  renames ([from, to] in order), start (name), restored / removed (bool).
+  save_logs (keep the last log lines of logs_of, default the service's name), stop (name),
+  remove (names), renames ([from, to] in order), start (name), restored / removed (bool);
+  behind the edge proxy (blue/green) kind "flip": start the kept container (it may still run),
+  wait until it is healthy, flip the edge proxy to it (flip_to), then stop (stop_after: kept
+  for a later rollback) or remove (remove_after) the container it replaces.
+A plan with edge_down goes back to the old layout (containers that publish their ports): the
+edge proxy is removed before the first step.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ def cutover_rollback_candidates(state: Any, mode: str) -> list[str]:
         for service, entry in _mapping(_mapping(state.get("in_progress")).get("swapped")).items():
             entry = _mapping(entry)
             names += [service, entry.get("kept_container") or "", entry.get("original_name") or ""]
+            names += [entry.get("container") or ""]  # the new container behind the edge proxy
     elif mode == "exchange":
         current, previous = _mapping(state.get("current")), _mapping(state.get("previous"))
         for service in {**_services(current), **_services(previous)}:
@@ -85,8 +91,38 @@ def _restore(step: dict[str, Any], containers: dict[str, Any], kept: str, origin
 
 
 def _step(service: str) -> dict[str, Any]:
-    return {"service": service, "refuse": "", "save_logs": False, "stop": "", "remove": [], "renames": [],
-            "start": "", "restored": False, "removed": False}  # fmt: skip
+    return {"service": service, "refuse": "", "save_logs": False, "logs_of": "", "stop": "", "remove": [],
+            "renames": [], "start": "", "restored": False, "removed": False, "kind": "", "flip_to": "",
+            "stop_after": "", "remove_after": [], "edge_down": False}  # fmt: skip
+
+
+def _flip_back(step: dict[str, Any], kept: str) -> dict[str, Any]:
+    step.update(kind="flip", start=kept, flip_to=kept, restored=True)
+    return step
+
+
+def _undo_behind_edge(service: str, entry: dict[str, Any], containers: dict[str, Any]) -> dict[str, Any]:
+    """Undo a blue/green swap: flip back to the kept container (normally still running), then
+    remove the new one; a hand-over goes back to the old layout (edge_down)."""
+    step, freed = _step(service), set()
+    new = str(entry.get("container") or "")
+    if new and _exists(containers, new, freed):
+        step.update(save_logs=True, logs_of=new)
+    if entry.get("new"):
+        step["remove"] += [new] if step["save_logs"] else []
+        step["removed"] = True
+        return step
+    kept, original = str(entry.get("kept_container") or ""), str(entry.get("original_name") or service)
+    if entry.get("kept_behind_edge"):
+        step["remove_after"] += [new] if step["save_logs"] else []
+        return _flip_back(step, kept)
+    step["edge_down"] = True
+    if step["save_logs"]:
+        step["remove"].append(new)
+        freed.add(new)
+    _restore(step, containers, kept if _exists(containers, kept, freed) else original, original, freed)
+    step["restored"] = True
+    return step
 
 
 def _undo_in_progress(state: dict[str, Any], order: list[str], containers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -94,6 +130,9 @@ def _undo_in_progress(state: dict[str, Any], order: list[str], containers: dict[
     steps = []
     for service in _reverse_order(list(swapped), order):
         entry = _mapping(swapped[service])
+        if entry.get("edge"):
+            steps.append(_undo_behind_edge(service, entry, containers))
+            continue
         step, freed = _step(service), set()
         kept_exists = not entry.get("new") and _exists(containers, entry.get("kept_container") or "", freed)
         # Before the rename the container named after the service may still be the old one.
@@ -124,9 +163,18 @@ def _exchange(state: dict[str, Any], order: list[str], containers: dict[str, Any
         if isinstance(cur, dict) and isinstance(prev, dict) and prev.get("container") == cur.get("container"):
             continue  # both releases share it (unchanged in the last cutover): left alone
         step, freed = _step(service), set()
+        if isinstance(prev, dict) and prev.get("edge"):
+            if isinstance(cur, dict) and _exists(containers, str(cur.get("container")), freed):
+                step["stop_after"] = str(cur.get("container"))
+            steps.append(_flip_back(step, str(prev.get("container"))))
+            continue
+        if isinstance(cur, dict) and cur.get("edge"):
+            step["edge_down"] = True  # the previous release ran in the old layout
         if isinstance(cur, dict):
             name = str(cur.get("container"))
-            if isinstance(prev, dict):
+            if isinstance(prev, dict) and cur.get("edge"):
+                step["stop"] = name if _exists(containers, name, freed) else ""
+            elif isinstance(prev, dict):
                 if _exists(containers, name, freed):
                     retired = f"{service}--{release}"
                     step["stop"] = name
@@ -150,16 +198,17 @@ def _exchanged_state(state: dict[str, Any], change: dict[str, Any]) -> dict[str,
     new_current = dict(previous)
     new_current["services"] = {
         name: {"container": s.get("original_name") or s.get("container"), "image": s.get("image"),
-               "image_id": s.get("image_id")}
+               "image_id": s.get("image_id")} | ({"edge": True} if s.get("edge") else {})
         for name, s in _services(previous).items()
     }  # fmt: skip
     kept = {}
     for name, s in _services(current).items():
         if name in _services(previous):
             shared = _services(previous)[name].get("container") == s.get("container")
-            kept[name] = {"container": s.get("container") if shared else f"{name}--{current.get('release')}",
+            same_name = shared or s.get("edge")  # behind the edge a container is named after its release
+            kept[name] = {"container": s.get("container") if same_name else f"{name}--{current.get('release')}",
                           "original_name": s.get("container"), "image": s.get("image"),
-                          "image_id": s.get("image_id")}  # fmt: skip
+                          "image_id": s.get("image_id")} | ({"edge": True} if s.get("edge") else {})  # fmt: skip
     new_previous = dict(current) | {"services": kept}
     history = [*(state.get("history") or []), {
         "release": current.get("release"), "at": change["at"], "outcome": "rolled_back", "run_id": change["run_id"],
@@ -185,7 +234,8 @@ def cutover_rollback_plan(
         to = current.get("release") if current else next((r for r in releases if r), None)
         services = list(_services(current)) if current else [s["service"] for s in steps if s["restored"]]
         return {"steps": steps, "state": state | {"in_progress": None, "history": history},
-                "from": in_progress.get("target"), "to": to, "services": services}  # fmt: skip
+                "from": in_progress.get("target"), "to": to, "services": services,
+                "edge_down": any(step["edge_down"] for step in steps)}  # fmt: skip
     if mode == "exchange":
         previous = _mapping(state.get("previous"))
         if not current or not previous:
@@ -193,8 +243,10 @@ def cutover_rollback_plan(
             return {"steps": [], "state": state, "from": current.get("release"), "to": None, "services": [],
                     "error": f"nothing to roll back to: state.json has {missing}"}  # fmt: skip
         new_state = _exchanged_state(state, change)
-        return {"steps": _exchange(state, order, containers), "state": new_state, "from": current.get("release"),
-                "to": previous.get("release"), "services": list(_services(new_state["current"]))}  # fmt: skip
+        steps = _exchange(state, order, containers)
+        return {"steps": steps, "state": new_state, "from": current.get("release"), "to": previous.get("release"),
+                "services": list(_services(new_state["current"])),
+                "edge_down": any(step["edge_down"] for step in steps)}  # fmt: skip
     return {"steps": [], "state": state, "from": in_progress.get("target") or current.get("release") or None,
             "to": current.get("release") or None, "services": []}  # fmt: skip
 

@@ -7,8 +7,10 @@ container failed.
                                                   (settings.absent: the services not in the
                                                   release: "absent", or "retired" when one runs)
   cutover_swap_pending(plan)                   -> the entries that change something
+  cutover_swap_layout_problem(state, strategy) -> "" or why the strategy cannot swap this host
   cutover_swap_unhealthy(gate, entry, timeout_s) -> the failure message of a new container
   cutover_swap_probe_targets(services, state)  -> the downtime prober's services: url, existed
+  cutover_swap_edge_services(services, plan, new) -> what the edge proxy fronts (blue/green)
   cutover_swap_outcome(entry)                  -> what the swap result says of one service
   cutover_swap_public(entry)                   -> what a published plan says (prep's dry run, check mode)
   cutover_swap_in_order(outcomes, order)       -> those outcomes in dependency order
@@ -58,12 +60,23 @@ def cutover_swap_candidates(services: list[dict[str, Any]], state: Any) -> list[
     return names
 
 
+def _bluegreen(settings: dict[str, Any]) -> bool:
+    return settings.get("strategy") == "bluegreen"
+
+
+def _behind_edge(svc: dict[str, Any], container_name: str) -> bool:
+    """A container named <service>--<something> serves behind the edge proxy (blue/green layout)."""
+    return container_name.startswith(f"{svc['name']}--")
+
+
 def config_spec(svc: dict[str, Any], release: str, env_checksum: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """The desired container of one service: what the config hash covers."""
+    """The desired container of one service: what the config hash covers. Blue/green: the edge
+    proxy publishes the ports and carries the service's name; the container does neither."""
+    edge = _bluegreen(settings)
     return {
         "image": f"{svc['image']}:{release}",
-        "ports": list(svc.get("ports") or []),
-        "networks": networks_param(svc),
+        "ports": [] if edge else list(svc.get("ports") or []),
+        "networks": networks_param(svc, edge),
         "env_file": f"{settings['root']}/env/{svc['name']}.env",
         "env_checksum": env_checksum,
         "healthcheck": svc.get("healthcheck") or {},
@@ -74,9 +87,10 @@ def config_spec(svc: dict[str, Any], release: str, env_checksum: str, settings: 
     }
 
 
-def networks_param(svc: dict[str, Any]) -> list[dict[str, Any]]:
-    """docker_container's networks: each network of the service, with its name as the alias."""
-    return [{"name": net, "aliases": [svc["name"]]} for net in svc.get("networks") or []]
+def networks_param(svc: dict[str, Any], behind_edge: bool = False) -> list[dict[str, Any]]:
+    """docker_container's networks: each network of the service, with its name as the alias
+    (behind the edge proxy the proxy carries that alias; the container keeps only its own name)."""
+    return [{"name": net, "aliases": [] if behind_edge else [svc["name"]]} for net in svc.get("networks") or []]
 
 
 def config_hash(spec: dict[str, Any]) -> str:
@@ -118,6 +132,8 @@ def _plan_entry(
     spec = config_spec(svc, release, checksum, settings)
     hash_ = config_hash(spec)
     current, current_name, from_image, current_release = _current_of(svc, state, containers)
+    if _bluegreen(settings):
+        return _bluegreen_entry(svc, spec, hash_, (current, current_name, from_image, current_release), containers)
     serving = containers.get(name) if isinstance(containers.get(name), dict) else None
     action = "unchanged" if _serves_spec(serving, hash_) else "replaced" if current else "added"
     kept = f"{name}--{current_release}" if current and action != "unchanged" else None
@@ -127,17 +143,34 @@ def _plan_entry(
         line = f"{name}: replaced {from_image} -> {spec['image']}, keep {kept}"
     else:
         line = f"{name}: added -> {spec['image']}"
+    return _entry(svc, spec, hash_, action, kept, name, (current, current_name, from_image, current_release), line)
+
+
+def _entry(
+    svc: dict[str, Any],
+    spec: dict[str, Any],
+    hash_: str,
+    action: str,
+    kept: str | None,
+    container: str,
+    found: tuple[dict[str, Any] | None, str, Any, str],
+    line: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    current, current_name, from_image, current_release = found
     return {
-        "name": name,
+        "name": svc["name"],
         "action": action,
         "from": from_image,
         "to": spec["image"],
         "image": spec["image"],
         "kept_container": kept,
+        "container": container,
         "current_name": current_name,
         "current_release": current_release,
         "config_hash": hash_,
         "networks": spec["networks"],
+        "ports": spec["ports"],
         "line": line,
         # What state.json records before the service is touched (the rollback's map).
         "record": {
@@ -147,8 +180,44 @@ def _plan_entry(
             "image": from_image,
             "image_id": current.get("Image") if current else None,
             "release": current_release or None,
-        },
+        }
+        | (extra or {}),
     }
+
+
+def _bluegreen_entry(
+    svc: dict[str, Any],
+    spec: dict[str, Any],
+    hash_: str,
+    found: tuple[dict[str, Any] | None, str, Any, str],
+    containers: dict[str, Any],
+) -> dict[str, Any]:
+    """Blue/green: the new container <service>--<release> starts beside the one that serves,
+    the edge proxy flips to it, and the old one keeps running until verify has passed.
+
+    A current container of the old layout (it publishes the port itself: named after the
+    service, or a legacy name) is handed over: stopped and kept as <service>--<its release>
+    once every new container is healthy, when the edge proxy takes the ports (`handover`)."""
+    name = svc["name"]
+    current, current_name, from_image, current_release = found
+    if current and _behind_edge(svc, current_name) and _serves_spec(current, hash_):
+        line = f"{name}: unchanged ({spec['image']}, {current_name})"
+        return _entry(svc, spec, hash_, "unchanged", None, current_name, found, line, {"edge": True})
+    handover = bool(current) and not _behind_edge(svc, current_name)
+    kept = (f"{name}--{current_release}" if handover else current_name) if current else None
+    container = f"{name}--{spec['release']}"
+    if container in (kept, current_name):  # the same release again, with a changed config
+        container += ".b"
+    if current:
+        how = "hand the port over to the edge, " if handover else ""
+        line = f"{name}: replaced {from_image} -> {spec['image']} as {container}, {how}keep {kept} (blue/green)"
+    else:
+        line = f"{name}: added -> {spec['image']} as {container} (blue/green)"
+    extra = {"edge": True, "container": container, "kept_behind_edge": bool(current) and not handover}
+    entry = _entry(svc, spec, hash_, "replaced" if current else "added", kept, container, found, line, extra)
+    entry["handover"] = handover
+    entry["stale"] = container if isinstance(containers.get(container), dict) else ""
+    return entry
 
 
 def _absent_entry(svc: dict[str, Any], release: str, state: Any, containers: dict[str, Any]) -> dict[str, Any]:
@@ -156,8 +225,10 @@ def _absent_entry(svc: dict[str, Any], release: str, state: Any, containers: dic
     stopped and kept as <service>--<its release> (the rollback restores it)."""
     name = svc["name"]
     current, current_name, from_image, current_release = _current_of(svc, state, containers)
-    kept = f"{name}--{current_release}" if current else None
-    if current and current_name == kept:
+    kept = None
+    if current:
+        kept = current_name if _behind_edge(svc, current_name) else f"{name}--{current_release}"
+    if current and current_name == kept and not _mapping(current.get("State")).get("Running"):
         current = None  # already kept under that name (an earlier retirement)
     entry = {"name": name, "action": "retired" if current else "absent", "from": from_image if current else None,
              "to": None, "image": None, "kept_container": kept if current else None,
@@ -168,7 +239,9 @@ def _absent_entry(svc: dict[str, Any], release: str, state: Any, containers: dic
     return entry | {
         "line": f"{name}: not in release {release}: stop {current_name} ({from_image}), keep {kept}",
         "record": {"kept_container": kept, "original_name": current_name, "new": False, "retired": True,
-                   "image": from_image, "image_id": current.get("Image"), "release": current_release or None},
+                   "image": from_image, "image_id": current.get("Image"), "release": current_release or None}
+        # behind the edge proxy the way back is a flip to the kept container
+        | ({"edge": True, "kept_behind_edge": True} if _behind_edge(svc, current_name) else {}),
     }  # fmt: skip
 
 
@@ -192,6 +265,17 @@ def cutover_swap_plan(
         )
         for name in order
     ]
+
+
+def cutover_swap_layout_problem(state: Any, strategy: str) -> str:
+    """"" or why the strategy cannot swap this host: behind the edge proxy (blue/green) the
+    proxy holds the ports, so a recreate (containers that publish them) would collide."""
+    current = _mapping(_mapping(state).get("current"))
+    behind = sorted(n for n, s in _mapping(current.get("services")).items() if _mapping(s).get("edge"))
+    if strategy != "bluegreen" and behind:
+        return (f"cutover_swap_strategy: '{strategy}' cannot swap this host: release {current.get('release')} serves "
+                f"behind the edge proxy ({', '.join(behind)}), which holds the ports; use bluegreen")  # fmt: skip
+    return ""
 
 
 def cutover_swap_pending(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -246,6 +330,31 @@ def cutover_swap_probe_targets(services: list[dict[str, Any]], state: Any) -> di
     return targets
 
 
+def cutover_swap_edge_services(
+    services: list[dict[str, Any]], plan: list[dict[str, Any]], new: bool
+) -> list[dict[str, Any]]:
+    """What the edge proxy fronts: every service of the inventory (one that a release lacks
+    answers 503), its port inside, published ports and networks, and the container to send
+    its traffic to: the new one (new=true: the hand-over) or the one that serves now behind
+    the edge (none for a service not yet behind it)."""
+    by_name = {entry["name"]: entry for entry in plan}
+    out = []
+    for svc in services:
+        entry = _mapping(by_name.get(svc["name"]))
+        record = _mapping(entry.get("record"))
+        live = None
+        unchanged = entry.get("action") == "unchanged" and _behind_edge(svc, str(entry.get("container") or ""))
+        if unchanged or (new and entry.get("action") in ("replaced", "added")):
+            live = entry["container"]
+        elif record.get("kept_behind_edge"):
+            live = entry.get("current_name") or None
+        port = svc.get("container_port")
+        out.append({"name": svc["name"], "port": port, "ports": list(svc.get("ports") or []),
+                    "networks": list(svc.get("networks") or []),
+                    "live": f"{live}:{port}" if live and port else None})  # fmt: skip
+    return out
+
+
 def cutover_swap_outcome(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: entry[key] for key in ("name", "action", "image", "kept_container")}
 
@@ -267,9 +376,11 @@ class FilterModule:
             "cutover_swap_candidates": cutover_swap_candidates,
             "cutover_swap_plan": cutover_swap_plan,
             "cutover_swap_pending": cutover_swap_pending,
+            "cutover_swap_layout_problem": cutover_swap_layout_problem,
             "cutover_swap_unhealthy": cutover_swap_unhealthy,
             "cutover_swap_probe_targets": cutover_swap_probe_targets,
             "cutover_swap_outcome": cutover_swap_outcome,
+            "cutover_swap_edge_services": cutover_swap_edge_services,
             "cutover_swap_public": cutover_swap_public,
             "cutover_swap_in_order": cutover_swap_in_order,
         }

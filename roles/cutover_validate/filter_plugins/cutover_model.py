@@ -28,7 +28,7 @@ PORT_RE = re.compile(
     r"^(?:(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?"
     r"(?P<host>\d{1,5}):(?P<container>\d{1,5})(?:/(?P<proto>tcp|udp))?$"
 )
-STRATEGIES = ("recreate",)
+STRATEGIES = ("recreate", "bluegreen")
 
 # Docker's image reference grammar (github.com/distribution/reference, grammar in reference.go).
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -553,7 +553,33 @@ def cutover_model_errors(model: Mapping[str, Any]) -> list[str]:
     _check_migrations(model, required_env, errors)
     errors.extend(smoke_schema.smoke_check_errors(model.get("cutover_smoke_checks"), "cutover_smoke_checks"))
     _check_smoke_services(model, errors)
+    _check_edge_ports(model, errors)
     return errors
+
+
+def _check_edge_ports(model: Mapping[str, Any], errors: list[str]) -> None:
+    """Blue/green: the edge proxy listens on each service's container_port, so every service
+    needs one, and no two services may share it."""
+    services = model.get("cutover_services")
+    if model.get("cutover_swap_strategy") != "bluegreen" or not isinstance(services, list):
+        return
+    seen: dict[int, str] = {}
+    for i, svc in enumerate(services):
+        if not isinstance(svc, Mapping):
+            continue
+        port, name = svc.get("container_port"), svc.get("name")
+        if port is None:
+            errors.append(
+                f"cutover_services[{i}].container_port: required with cutover_swap_strategy bluegreen"
+                f" (the edge proxy listens on it for {name})"
+            )
+        elif _is_int(port) and port in seen:
+            errors.append(
+                f"cutover_services[{i}].container_port: {port} is also {seen[port]}'s; with cutover_swap_strategy"
+                " bluegreen one edge proxy listens for every service, so each needs its own container_port"
+            )
+        elif _is_int(port):
+            seen[port] = str(name)
 
 
 def _check_smoke_services(model: Mapping[str, Any], errors: list[str]) -> None:

@@ -31,6 +31,9 @@ options:
       - What to gate - C(name), optional C(url), C(contract) (from the filter cutover_health_targets:
         status_code, json, relaxed) or the older C(fields) (each C("ok"), and C(status)), C(container)
         and C(diagnose_url) (asked only when the container target fails, for the diagnosis).
+      - With C(container) and C(direct_port), the URL is asked of the container itself (its address
+        on its first network and that port), not of the published port: a new container behind the
+        edge proxy is checked before the proxy sends it any traffic.
     type: list
     elements: dict
     default: []
@@ -222,6 +225,21 @@ def target_contract(target: dict[str, Any]) -> dict[str, Any]:
     return contract_of({"fields": [f for f in target.get("fields") or [] if f != "status"]})
 
 
+def container_address(data: Any) -> str:
+    """The container's IP address on its first network ("" when it has none yet)."""
+    networks = ((data or {}).get("NetworkSettings") or {}).get("Networks") or {}
+    for network in networks.values():
+        if isinstance(network, dict) and network.get("IPAddress"):
+            return str(network["IPAddress"])
+    return ""
+
+
+def direct_url(url: str, address: str, port: Any) -> str:
+    """The same URL asked of address:port (the container itself) instead of the published port."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{address}:{int(port)}").geturl()
+
+
 def docker_verdict(state: Any) -> tuple[str, str]:
     """('healthy' | 'waiting' | 'unhealthy' | 'exited', words) from a container's State."""
     if not isinstance(state, dict):
@@ -249,6 +267,7 @@ class Gate:
         self.params = params
         self.deadline = deadline
         self.contract = target_contract(target)
+        self.address = ""
         self.result: dict[str, Any] = {
             "ok": False, "status_code": -1, "body": {}, "problems": ["not checked"], "verdict": "timeout",
             "waited_s": 0.0, "docker": None,
@@ -262,6 +281,7 @@ class Gate:
         except OSError as exc:
             return "waiting", f"Engine API: {exc}"
         state = data.get("State") if status == 200 and isinstance(data, dict) else None
+        self.address = container_address(data) if status == 200 and isinstance(data, dict) else ""
         self.result["docker"] = (
             {"status": state.get("Status"), "health": (state.get("Health") or {}).get("Status", "none")}
             if isinstance(state, dict) else None
@@ -289,8 +309,14 @@ class Gate:
                 docker_done = verdict == "healthy"
                 if not docker_done:
                     problems.append(words)
-            if url and docker_done:
-                status, body, error = http_get(url, self.params["request_timeout_s"])
+            if url and docker_done and self.target.get("direct_port") and not self.address:
+                self._docker()  # a container without a healthcheck: its address comes from here
+            if url and docker_done and self.target.get("direct_port") and not self.address:
+                problems.append("the container has no network address")
+            elif url and docker_done:
+                port = self.target.get("direct_port")
+                asked = direct_url(url, self.address, port) if port else url
+                status, body, error = http_get(asked, self.params["request_timeout_s"])
                 self.result["status_code"] = status
                 self.result["body"] = body if isinstance(body, dict) else {}
                 found = json_problems(status, body, self.contract, self.params["strict"], error)
@@ -316,9 +342,11 @@ class Gate:
                            waited_s=round(time.monotonic() - start, 2))  # fmt: skip
         if problems and self.target.get("container"):
             try:
+                asked = self.target.get("diagnose_url")
+                if asked and self.target.get("direct_port"):
+                    asked = direct_url(asked, self.address, self.target["direct_port"]) if self.address else None
                 self.result["diagnosis"] = diagnose(
-                    self.params["docker_host"], self.target["container"],
-                    self.target.get("diagnose_url"), self.params["request_timeout_s"],
+                    self.params["docker_host"], self.target["container"], asked, self.params["request_timeout_s"],
                 )  # fmt: skip
             except OSError as exc:
                 self.result["diagnosis"] = {"exists": False, "error": f"Engine API: {exc}"}

@@ -1,0 +1,129 @@
+"""Blue/green on the mint lab (`cutover run --strategy bluegreen`), from the old layout the lab
+starts in (legacy containers that publish their ports themselves):
+
+1. the first bluegreen cutover hands the ports over to the edge proxy mint-edge, once, and
+   prints how long the ports were not served; the legacy containers are kept, stopped;
+2. a broken release is swapped in behind the edge and rolled back by a flip: the downtime
+   prober on the host sees no failed request, every service serves release-new again and the
+   rows are still there;
+3. `cutover rollback` goes back to release-old, which ran in the old layout: the edge proxy is
+   removed and the legacy containers serve their ports again.
+
+The tests of this file run in order and build on each other (one lab, one history).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PsqlRunner, health, host_docker, make
+from tests.integration.test_cli import CliRun, cutover
+
+pytestmark = pytest.mark.integration
+
+PORTS = {"files-api": 3500, "order-intake": 3400, "quote-page": 3341}
+IMAGES = {"files-api": "mint-modules/artwork", "order-intake": "mint-modules/order-intake",
+          "quote-page": "mint-modules/quote-page"}  # fmt: skip
+LEGACY = {"files-api": "mint-artwork", "quote-page": "mint-quote-page"}
+
+
+def serving(service: str) -> list[str]:
+    """Names of the running containers the cutover made for a service on the host."""
+    proc = host_docker("ps", "--filter", f"label=cutover.service={service}", "--filter", "label=cutover.project=mint",
+                       "--format", "{{.Names}} {{.Image}}")  # fmt: skip
+    return proc.stdout.split("\n") if proc.stdout.strip() else []
+
+
+def status_of(name: str) -> str:
+    proc = host_docker("inspect", "-f", "{{.Config.Image}} {{.State.Status}}", name, check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def bg_run(receipts: Path, *args: str) -> CliRun:
+    proc = cutover(*args, "--receipts-dir", str(receipts))
+    return CliRun(proc.returncode, proc.stdout, proc.stderr, receipts)
+
+
+def explain(result: CliRun) -> str:
+    return result.stdout[-5000:] + result.stderr[-2000:]
+
+
+def swap_result(result: CliRun) -> dict:  # type: ignore[type-arg]
+    return next(d for d in result.docs() if d["phase"] == "swap")["result"]
+
+
+@pytest.fixture(scope="module")
+def handover(lab: Path, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    make("lab-reset")
+    return bg_run(tmp_path_factory.mktemp("bg-handover"), "run", "--strategy", "bluegreen")
+
+
+@pytest.fixture(scope="module")
+def broken(handover: CliRun, releases: dict[str, dict[str, str]], psql: PsqlRunner,
+           tmp_path_factory: pytest.TempPathFactory) -> tuple[CliRun, str]:  # fmt: skip
+    rows = psql("SELECT count(*) FROM artwork_seeds")
+    return bg_run(tmp_path_factory.mktemp("bg-broken"), "run", "--strategy", "bluegreen",
+                  "--ref", releases["broken"]["tag"]), rows  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def back_to_old(broken: tuple[CliRun, str], tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    return bg_run(tmp_path_factory.mktemp("bg-rollback"), "rollback")
+
+
+def test_the_first_bluegreen_cutover_hands_the_ports_over_to_the_edge_proxy(
+    handover: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert handover.code == 0, explain(handover)
+    old, new = releases["old"]["sha"], releases["new"]["sha"]
+    for service, image in IMAGES.items():
+        assert serving(service) == [f"{service}--{new} {image}:{new}"], service
+        code, body = health(PORTS[service])
+        assert code == 200 and body.get("status") == "ok", (service, body)
+    assert status_of("mint-edge").endswith(" running")
+    for service, legacy in LEGACY.items():  # the old layout's containers, kept for the way back
+        assert status_of(f"{service}--{old}") == f"{IMAGES[service]}:{old} exited", service
+        assert status_of(legacy) == "", legacy
+    assert "hand-over to the edge proxy mint-edge: the ports were not served for" in handover.stdout
+    swap = swap_result(handover)
+    assert swap["strategy"] == "bluegreen"
+    assert {s["name"]: s["action"] for s in swap["services"]} == {
+        "files-api": "replaced", "order-intake": "added", "quote-page": "replaced"}  # fmt: skip
+
+
+def test_a_broken_release_behind_the_edge_rolls_back_by_a_flip_with_no_failed_request(
+    broken: tuple[CliRun, str], releases: dict[str, dict[str, str]], psql: PsqlRunner
+) -> None:
+    result, rows_before = broken
+    assert result.code == 3, explain(result)
+    new = releases["new"]["sha"]
+    for service, image in IMAGES.items():
+        assert serving(service) == [f"{service}--{new} {image}:{new}"], service
+    downtime = swap_result(result)["downtime"]
+    assert downtime, "no downtime figures"
+    for service, figures in downtime.items():
+        assert figures["failed"] == 0 and figures["longest_gap_s"] == 0, (service, figures)
+    rollback = next(d for d in result.docs() if d["phase"] == "rollback")["result"]
+    assert rollback["outcome"] == "rolled_back", rollback
+    assert psql("SELECT count(*) FROM artwork_seeds") == rows_before
+    broken_sha = releases["broken"]["sha"]
+    leftovers = host_docker("ps", "-a", "--filter", f"name=--{broken_sha}", "--format", "{{.Names}}").stdout.split()
+    assert leftovers == [], leftovers  # the failed containers are removed (their log lines kept)
+
+
+def test_rolling_back_to_a_release_of_the_old_layout_removes_the_edge_proxy(
+    back_to_old: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert back_to_old.code == 0, explain(back_to_old)
+    old = releases["old"]["sha"]
+    assert status_of("mint-edge") == ""
+    for service, legacy in LEGACY.items():
+        assert status_of(legacy) == f"{IMAGES[service]}:{old} running", legacy
+        code, body = health(PORTS[service])
+        assert code == 200 and body.get("status") == "ok", (service, body)
+    assert serving("order-intake") == []  # release-old has no order-intake
+    ports = json.loads(host_docker("inspect", "-f", "{{json .HostConfig.PortBindings}}", "mint-artwork").stdout)
+    assert "3500/tcp" in ports, ports

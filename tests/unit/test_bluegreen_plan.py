@@ -1,0 +1,282 @@
+"""Blue/green decisions, kept out of Jinja: the swap plan behind the edge proxy (names, hand-over,
+what the edge fronts), the committed state and the kept containers commit stops, the rollback's
+flips, recert's view of release-named containers, the validator's port rule and the health
+module's direct URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit.plugins import ROLES, load
+
+swap = load("cutover_swap_filters_bg", ROLES / "cutover_swap" / "filter_plugins" / "cutover_swap.py")
+states = load("cutover_state_filters_bg", ROLES / "cutover_common" / "filter_plugins" / "cutover_state.py")
+rb = load("cutover_rollback_filters_bg", ROLES / "cutover_rollback" / "filter_plugins" / "cutover_rollback.py")
+recert = load("cutover_recert_filters_bg", ROLES / "cutover_recert" / "filter_plugins" / "cutover_recert.py")
+model = load("cutover_model_filters_bg", ROLES / "cutover_validate" / "filter_plugins" / "cutover_model.py")
+load(
+    "ansible.module_utils.cutover_health_contract",
+    ROLES / "cutover_verify" / "module_utils" / "cutover_health_contract.py",
+)
+health = load("cutover_health_module_bg", ROLES / "cutover_verify" / "library" / "cutover_health.py")
+
+SETTINGS = {"root": "/opt/cutover/shop", "project": "shop", "restart_policy": "unless-stopped", "strategy": "bluegreen"}
+SERVICES: list[dict[str, Any]] = [
+    {"name": "ledger", "image": "shop/ledger", "ports": ["127.0.0.1:4100:4100"], "container_port": 4100,
+     "networks": ["shop"], "env": [], "health": {"url": "http://127.0.0.1:4100/healthz"}},
+    {"name": "cart", "image": "shop/cart", "ports": ["127.0.0.1:4200:4200"], "container_port": 4200,
+     "networks": ["shop", "store"], "env": [], "legacy": {"container": "shop-cart-old"}},
+]  # fmt: skip
+ORDER = ["ledger", "cart"]
+OLD, NEW = "ledger--aaa1111", "ledger--bbb2222"
+
+
+def container(name: str, image: str, config_hash: str = "", running: bool = True) -> dict[str, Any]:
+    return {"Name": f"/{name}", "Image": "sha256:" + "a" * 64,
+            "Config": {"Image": image, "Labels": {"cutover.config-hash": config_hash}},
+            "State": {"Running": running, "Status": "running" if running else "exited",
+                      "Health": {"Status": "healthy"}}}  # fmt: skip
+
+
+def plan(state: Any, containers: dict[str, Any], release: str = "bbb2222") -> list[dict[str, Any]]:
+    return swap.cutover_swap_plan(SERVICES, ORDER, release, state, containers, {}, SETTINGS)
+
+
+def test_a_first_install_starts_release_named_containers_that_publish_nothing() -> None:
+    ledger, cart = plan({}, {})
+    assert (ledger["action"], ledger["container"], ledger["ports"]) == ("added", NEW, [])
+    assert cart["networks"] == [{"name": "shop", "aliases": []}, {"name": "store", "aliases": []}]
+    assert not ledger["handover"] and ledger["record"]["edge"] and ledger["record"]["container"] == NEW
+    assert ledger["line"] == "ledger: added -> shop/ledger:bbb2222 as ledger--bbb2222 (blue/green)"
+
+
+def test_the_old_layout_is_handed_over_and_kept_under_its_release() -> None:
+    containers = {
+        "ledger": container("ledger", "shop/ledger:aaa1111"),
+        "shop-cart-old": container("shop-cart-old", "shop/cart:aaa1111"),
+    }
+    state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": "ledger"}}}}
+    ledger, cart = plan(state, containers)
+    assert ledger["handover"] and cart["handover"]
+    assert (ledger["current_name"], ledger["kept_container"]) == ("ledger", OLD)
+    assert (cart["current_name"], cart["kept_container"]) == ("shop-cart-old", "cart--aaa1111")
+    assert ledger["record"]["original_name"] == "ledger" and not ledger["record"]["kept_behind_edge"]
+    edge = swap.cutover_swap_edge_services(SERVICES, [ledger, cart], True)
+    assert [e["live"] for e in edge] == ["ledger--bbb2222:4100", "cart--bbb2222:4200"]
+    assert swap.cutover_swap_edge_services(SERVICES, [ledger, cart], False)[0]["live"] is None
+
+
+def test_behind_the_edge_the_old_container_keeps_its_name_and_keeps_serving() -> None:
+    state = {
+        "current": {"release": "aaa1111", "services": {n: {"container": f"{n}--aaa1111", "edge": True} for n in ORDER}}
+    }
+    containers = {f"{n}--aaa1111": container(f"{n}--aaa1111", f"shop/{n}:aaa1111", "old") for n in ORDER}
+    ledger, _cart = plan(state, containers)
+    assert (ledger["action"], ledger["kept_container"], ledger["handover"]) == ("replaced", OLD, False)
+    assert ledger["record"]["kept_behind_edge"]
+    edge = swap.cutover_swap_edge_services(SERVICES, plan(state, containers), False)
+    assert edge[0] == {"name": "ledger", "port": 4100, "ports": ["127.0.0.1:4100:4100"], "networks": ["shop"],
+                       "live": "ledger--aaa1111:4100"}  # fmt: skip
+
+
+def test_the_same_spec_behind_the_edge_is_unchanged_and_a_new_config_of_the_same_release_gets_the_other_name() -> None:
+    hashes = {e["name"]: e["config_hash"] for e in plan({}, {})}
+    state = {
+        "current": {"release": "bbb2222", "services": {n: {"container": f"{n}--bbb2222", "edge": True} for n in ORDER}}
+    }
+    same = {f"{n}--bbb2222": container(f"{n}--bbb2222", f"shop/{n}:bbb2222", hashes[n]) for n in ORDER}
+    assert [e["action"] for e in plan(state, same)] == ["unchanged", "unchanged"]
+    changed = {f"{n}--bbb2222": container(f"{n}--bbb2222", f"shop/{n}:bbb2222", "other") for n in ORDER}
+    entry = plan(state, changed)[0]
+    assert (entry["action"], entry["container"], entry["kept_container"]) == (
+        "replaced",
+        "ledger--bbb2222.b",
+        NEW,
+    )
+
+
+def test_recreate_is_refused_on_a_host_behind_the_edge() -> None:
+    state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": OLD, "edge": True}}}}
+    assert "use bluegreen" in swap.cutover_swap_layout_problem(state, "recreate")
+    assert swap.cutover_swap_layout_problem(state, "bluegreen") == ""
+    assert (
+        swap.cutover_swap_layout_problem({"current": {"services": {"ledger": {"container": "ledger"}}}}, "recreate")
+        == ""
+    )
+
+
+def test_commit_records_the_release_named_containers_and_the_kept_ones_still_running() -> None:
+    state = {
+        "current": {"release": "aaa1111",
+                    "services": {"ledger": {"container": OLD, "edge": True, "image": "shop/ledger:aaa1111"}}},
+        "in_progress": {"target": "bbb2222", "commit": "c" * 40, "swapped": {
+            "ledger": {"kept_container": OLD, "original_name": OLD, "new": False, "edge": True,
+                       "kept_behind_edge": True, "container": NEW, "image": "shop/ledger:aaa1111",
+                       "release": "aaa1111"},
+            "cart": {"kept_container": None, "new": True, "edge": True, "container": "cart--bbb2222"}}},
+        "history": [],
+    }  # fmt: skip
+    images = [
+        {"RepoTags": ["shop/ledger:bbb2222"], "Id": "sha256:l"},
+        {"RepoTags": ["shop/cart:bbb2222"], "Id": "sha256:c"},
+    ]
+    done = states.cutover_state_committed(
+        state, SERVICES, images, {"run_id": "R", "project": "shop", "ref": "v2", "at": "T"}
+    )
+    assert done["current"]["services"] == {
+        "ledger": {
+            "container": NEW,
+            "image": "shop/ledger:bbb2222",
+            "image_id": "sha256:l",
+            "edge": True,
+        },
+        "cart": {"container": "cart--bbb2222", "image": "shop/cart:bbb2222", "image_id": "sha256:c", "edge": True},
+    }
+    assert done["previous"]["services"]["ledger"]["container"] == OLD
+    assert done["previous"]["release"] == "aaa1111" and done["in_progress"] is None
+    assert states.cutover_state_running_kept(done) == [OLD]
+
+
+def test_commit_of_recreate_keeps_the_old_shape() -> None:
+    state = {
+        "current": None,
+        "in_progress": {
+            "target": "b",
+            "swapped": {
+                "ledger": {
+                    "kept_container": "ledger--a",
+                    "original_name": "mint-ledger",
+                    "new": False,
+                    "image": "i:a",
+                    "image_id": "x",
+                    "release": "a",
+                }
+            },
+        },
+    }
+    done = states.cutover_state_committed(state, SERVICES[:1], [], {"run_id": "R", "project": "shop", "at": "T"})
+    assert done["current"]["services"] == {
+        "ledger": {"container": "ledger", "image": "shop/ledger:b", "image_id": None}
+    }
+    assert done["previous"]["services"] == {
+        "ledger": {"container": "ledger--a", "original_name": "mint-ledger", "image": "i:a", "image_id": "x"}
+    }
+    assert states.cutover_state_running_kept(done) == []
+
+
+def test_a_failed_verify_flips_back_to_the_running_kept_container_then_removes_the_new_one() -> None:
+    state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": OLD, "edge": True}}},
+             "in_progress": {"target": "bbb2222", "swapped": {
+                 "ledger": {"kept_container": OLD, "original_name": OLD, "new": False, "edge": True,
+                            "kept_behind_edge": True, "container": NEW, "release": "aaa1111"}}}}  # fmt: skip
+    assert NEW in rb.cutover_rollback_candidates(state, "in_progress")
+    containers = {
+        OLD: container(OLD, "x"),
+        NEW: container(NEW, "y"),
+    }
+    plan_ = rb.cutover_rollback_plan(state, "in_progress", ORDER, containers, {"run_id": "R", "at": "T"})
+    (step,) = plan_["steps"]
+    assert (step["kind"], step["start"], step["flip_to"], step["remove_after"]) == (
+        "flip",
+        OLD,
+        OLD,
+        [NEW],
+    )
+    assert (
+        step["save_logs"] and step["logs_of"] == NEW and step["remove"] == [] and not plan_["edge_down"]
+    )
+
+
+def test_undoing_a_hand_over_goes_back_to_the_old_layout_without_the_edge() -> None:
+    state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": "ledger"}}},
+             "in_progress": {"target": "bbb2222", "swapped": {
+                 "ledger": {"kept_container": OLD, "original_name": "ledger", "new": False, "edge": True,
+                            "kept_behind_edge": False, "container": NEW, "release": "aaa1111"}}}}  # fmt: skip
+    containers = {
+        OLD: container(OLD, "x", running=False),
+        NEW: container(NEW, "y"),
+    }
+    plan_ = rb.cutover_rollback_plan(state, "in_progress", ORDER, containers, {"run_id": "R", "at": "T"})
+    (step,) = plan_["steps"]
+    assert plan_["edge_down"] and step["kind"] == ""
+    assert (
+        step["remove"] == [NEW]
+        and step["renames"] == [[OLD, "ledger"]]
+        and step["start"] == "ledger"
+    )
+
+
+def test_a_rollback_after_commit_behind_the_edge_flips_and_keeps_the_release_it_leaves() -> None:
+    state = {"current": {"release": "bbb2222", "services": {"ledger": {"container": NEW, "edge": True}}},
+             "previous": {"release": "aaa1111",
+                          "services": {"ledger": {"container": OLD, "original_name": OLD, "edge": True}}},
+             "history": []}  # fmt: skip
+    containers = {
+        OLD: container(OLD, "x", running=False),
+        NEW: container(NEW, "y"),
+    }
+    plan_ = rb.cutover_rollback_plan(state, "exchange", ORDER, containers, {"run_id": "R", "at": "T", "reason": "r"})
+    (step,) = plan_["steps"]
+    assert (step["kind"], step["start"], step["stop_after"], step["renames"]) == (
+        "flip",
+        OLD,
+        NEW,
+        [],
+    )
+    assert plan_["state"]["current"]["services"]["ledger"] == {
+        "container": OLD,
+        "image": None,
+        "image_id": None,
+        "edge": True,
+    }
+    assert plan_["state"]["previous"]["services"]["ledger"]["container"] == NEW
+
+
+def test_recert_knows_the_release_named_containers_and_the_edge_proxy() -> None:
+    containers = [
+        {"Names": ["/ledger--bbb2222"], "Image": "shop/ledger:bbb2222", "State": "running",
+         "Labels": {"cutover.project": "shop", "cutover.service": "ledger", "cutover.release": "bbb2222"}},
+        {"Names": ["/ledger--aaa1111"], "Image": "shop/ledger:aaa1111", "State": "exited", "Labels": {}},
+        {"Names": ["/shop-edge"], "Image": "cutover-edge/haproxy:bookworm", "State": "running",
+         "Labels": {"cutover.project": "shop", "cutover.edge": "true"}},
+    ]  # fmt: skip
+    current = {"release": "bbb2222", "services": {"ledger": {"container": NEW, "edge": True}}}
+    found = recert.cutover_recert(containers, SERVICES[:1], current, "shop", "/opt", [], {}, {"held": False})
+    assert found["ok"], found["drift"]
+    assert found["serving"] == 1
+
+
+def test_bluegreen_needs_a_container_port_of_its_own_per_service() -> None:
+    errors: list[str] = []
+    model._check_edge_ports({"cutover_swap_strategy": "bluegreen", "cutover_services": [
+        {"name": "a", "container_port": 80}, {"name": "b", "container_port": 80}, {"name": "c"}]}, errors)  # fmt: skip
+    assert errors[0].startswith("cutover_services[1].container_port: 80 is also a's")
+    assert errors[1].startswith("cutover_services[2].container_port: required with cutover_swap_strategy bluegreen")
+    errors.clear()
+    model._check_edge_ports({"cutover_swap_strategy": "recreate", "cutover_services": [{"name": "c"}]}, errors)
+    assert errors == []
+
+
+def test_the_direct_url_asks_the_container_itself() -> None:
+    assert (
+        health.direct_url("http://127.0.0.1:3500/health?x=1", "172.18.0.5", 3500) == "http://172.18.0.5:3500/health?x=1"
+    )
+    data = {"NetworkSettings": {"Networks": {"shop": {"IPAddress": ""}, "store": {"IPAddress": "10.0.0.7"}}}}
+    assert health.container_address(data) == "10.0.0.7" and health.container_address({}) == ""
+
+
+def test_a_retired_service_behind_the_edge_is_flipped_back_to_by_a_rollback() -> None:
+    state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": OLD, "edge": True}}}}
+    settings = SETTINGS | {"absent": ["ledger"]}
+    containers = {OLD: container(OLD, "shop/ledger:aaa1111")}
+    entry = swap.cutover_swap_plan(SERVICES[:1], ["ledger"], "bbb2222", state, containers, {}, settings)[0]
+    assert (entry["action"], entry["kept_container"]) == ("retired", OLD)
+    assert entry["record"]["edge"] and entry["record"]["kept_behind_edge"]
+    committed = states.cutover_state_committed(
+        state | {"in_progress": {"target": "bbb2222", "swapped": {"ledger": entry["record"]}}}, [], [],
+        {"run_id": "R", "project": "shop", "at": "T"},
+    )
+    assert committed["previous"]["services"]["ledger"]["edge"]
+    committed["history"] = []
+    steps = rb.cutover_rollback_plan(committed, "exchange", ORDER, containers, {"run_id": "R", "at": "T", "reason": "r"})
+    assert [(s["kind"], s["start"]) for s in steps["steps"]] == [("flip", OLD)]
