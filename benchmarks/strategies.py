@@ -403,6 +403,17 @@ def _slow(figs: Mapping[str, Mapping[str, Any]]) -> str:
     return f"{'yes' if done == started else 'NO'} ({done}/{started})"
 
 
+def rollback_view(figs: Mapping[str, Mapping[str, Any]] | None) -> str:
+    """What the load saw during the run to release-broken."""
+    if not figs:
+        return ""
+    failed = sum(int(f["failed"]) for f in figs.values())
+    if not failed:
+        return "; the load saw 0 failed requests: the old release served throughout"
+    gap = max(float(f["longest_gap_s"]) for f in figs.values())
+    return f"; the load saw {failed} failed requests, longest gap {gap:.2f}s"
+
+
 def render_table(
     results: Mapping[str, Mapping[str, Mapping[str, Any]]],
     services: Sequence[str],
@@ -424,7 +435,7 @@ def render_table(
     for name, secs in rollback_s.items():
         lines.append(
             f"rollback {name}: {'n/a' if secs is None else f'{secs:.2f}s'} from the failed gate to the "
-            "old release serving"
+            f"old release serving (receipts){rollback_view(results.get(f'{name} -> broken'))}"
         )
     for name, run in runs.items():
         if run.get("note"):
@@ -539,7 +550,13 @@ def run(
 def lab_reset() -> None:
     print("  lab reset (playbooks/lab_reset.yml)", file=sys.stderr)
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "playbooks/lab_reset.yml"], env=env)
+    playbook = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "playbooks/lab_reset.yml"]
+    try:
+        run(playbook, env=env)
+    except StepFailed as exc:  # once more: a transient failure must not cost the whole benchmark
+        print(f"  lab reset failed, once more: {str(exc).splitlines()[0]}", file=sys.stderr)
+        time.sleep(5)
+        run(playbook, env=env)
 
 
 def git(repo: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None) -> str:

@@ -133,6 +133,9 @@ def test_table_has_a_row_per_run_and_a_column_per_service() -> None:
     bluegreen = next(line for line in lines if line.startswith("bluegreen "))
     assert " - " in bluegreen  # order-intake missing from that run
     assert "rollback recreate: 4.20s" in text
+    assert "rollback_view" not in text
+    assert bs.rollback_view({"a": figs["order-intake"]}).endswith("served throughout")
+    assert "10 failed requests, longest gap 1.25s" in bs.rollback_view(figs)
     assert "rollback bluegreen: n/a" in text
     assert "note recreate: hello" in text
 
