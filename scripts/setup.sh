@@ -43,11 +43,13 @@ if docker info >/dev/null 2>&1; then
 else
   dockerd_bin="$(command -v dockerd || true)"
   [[ -n "$dockerd_bin" ]] || die "no docker engine answers and dockerd is not installed"
-  if pgrep -x dockerd >/dev/null; then
+  # The machine's own engine (its pid file); the lab hosts' engines are dockerd processes too.
+  if [[ -s /var/run/docker.pid ]] && $SUDO kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
     say "dockerd is running but not answering yet: waiting for it"
   else
     say "no docker engine answers: starting $dockerd_bin in the background (log: $DOCKERD_LOG)"
-    $SUDO sh -c "nohup '$dockerd_bin' >>'$DOCKERD_LOG' 2>&1 </dev/null &"
+    # In a session of its own: it outlives the shell (and process group) that started it.
+    $SUDO setsid sh -c "nohup '$dockerd_bin' >>'$DOCKERD_LOG' 2>&1 </dev/null &"
   fi
   for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && break

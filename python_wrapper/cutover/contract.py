@@ -326,6 +326,8 @@ class SwapPayload(TypedDict):
     check_mode: NotRequired[bool]
     failed_task: NotRequired[str]
     reason: NotRequired[str]
+    # bluegreen, the first run on a host of the old layout: seconds the ports were not served
+    handover_s: NotRequired[float]
 
 
 class SmokeCheck(TypedDict):

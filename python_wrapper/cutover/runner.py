@@ -419,7 +419,11 @@ def _note(o: PhaseOutcome) -> str:
     if o.phase == "migrate":
         return f"applied {len(r.get('applied') or [])}, already {len(r.get('already') or [])}"
     if o.phase == "swap" and r.get("services"):
-        return ", ".join(f"{s.get('name')} {s.get('action')}" for s in r["services"])
+        done = ", ".join(f"{s.get('name')} {s.get('action')}" for s in r["services"])
+        if r.get("handover_s") is not None:  # first, so that a short note still says it
+            gap = float(r["handover_s"])
+            return f"hand-over to the edge proxy: ports not served for {gap:.1f}s (once); {done}"
+        return done
     if o.phase == "verify" and r.get("smoke"):
         return f"smoke: {r['smoke'].get('summary', '')}"
     if o.phase == "recert":

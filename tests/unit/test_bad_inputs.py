@@ -379,7 +379,8 @@ CASES = [
         "is not in cutover_required_env",
     ),
     Case(
-        "swap-strategy", setp("cutover_swap_strategy", "blue-green"), "cutover_swap_strategy", "must be one of: recreate, bluegreen"
+        "swap-strategy", setp("cutover_swap_strategy", "blue-green"), "cutover_swap_strategy",
+        "must be one of: recreate, bluegreen",
     ),
     Case("project-name", setp("cutover_project", "Mint Project"), "cutover_project", "must match"),
     Case("no-services", setp("cutover_services", []), "cutover_services", "must be a non-empty list of services"),

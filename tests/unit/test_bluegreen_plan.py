@@ -278,5 +278,31 @@ def test_a_retired_service_behind_the_edge_is_flipped_back_to_by_a_rollback() ->
     )
     assert committed["previous"]["services"]["ledger"]["edge"]
     committed["history"] = []
-    steps = rb.cutover_rollback_plan(committed, "exchange", ORDER, containers, {"run_id": "R", "at": "T", "reason": "r"})
+    change = {"run_id": "R", "at": "T", "reason": "r"}
+    steps = rb.cutover_rollback_plan(committed, "exchange", ORDER, containers, change)
     assert [(s["kind"], s["start"]) for s in steps["steps"]] == [("flip", OLD)]
+
+
+def test_a_service_removed_behind_the_edge_is_taken_off_it_first_unless_the_edge_goes() -> None:
+    state = {"current": {"release": "bbb2222", "services": {"ledger": {"container": NEW, "edge": True}}},
+             "previous": {"release": "aaa1111", "services": {}}, "history": []}  # fmt: skip
+    plan_ = rb.cutover_rollback_plan(state, "exchange", ORDER, {NEW: container(NEW, "y")},
+                                     {"run_id": "R", "at": "T", "reason": "r"})  # fmt: skip
+    (step,) = plan_["steps"]
+    assert step["remove"] == [NEW] and step["edge_off"] and step["removed"]
+    added = {"current": {"release": "aaa1111", "services": {"cart": {"container": "cart"}}},
+             "in_progress": {"target": "bbb2222", "swapped": {
+                 "ledger": {"new": True, "edge": True, "container": NEW},
+                 "cart": {"kept_container": "cart--aaa1111", "original_name": "cart", "new": False, "edge": True,
+                          "kept_behind_edge": False, "container": "cart--bbb2222"}}}}  # fmt: skip
+    change = {"run_id": "R", "at": "T"}
+    plan_ = rb.cutover_rollback_plan(added, "in_progress", ORDER, {NEW: container(NEW, "y")}, change)
+    assert plan_["edge_down"] and not any(s["edge_off"] for s in plan_["steps"])
+    assert [s["service"] for s in plan_["steps"]] == ["ledger", "cart"]  # dependencies first: no proxy any more
+
+
+def test_recert_after_a_rollback_to_the_old_layout_checks_the_legacy_container_without_labels() -> None:
+    containers = [{"Names": ["/shop-cart-old"], "Image": "shop/cart:aaa1111", "State": "running", "Labels": {}}]
+    current = {"release": "aaa1111", "services": {"cart": {"container": "shop-cart-old"}}}
+    found = recert.cutover_recert(containers, SERVICES[1:], current, "shop", "/opt", [], {}, {"held": False})
+    assert found["drift"] == [] and found["serving"] == 1

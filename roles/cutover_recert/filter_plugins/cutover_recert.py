@@ -107,6 +107,8 @@ def _committed_release(
         want = f"{svc['image']}:{release}"
         if container.get("Image") != want:
             found["drift"].append(f"{name}: runs {container.get('Image')}, declared {want}")
+        if serving == (svc.get("legacy") or {}).get("container"):
+            continue  # the old layout's own container (a rollback to it): no cutover labels to check
         labels = container.get("Labels") or {}
         expected = {"cutover.project": project, "cutover.service": name, "cutover.release": release}
         for key, value in expected.items():

@@ -17,7 +17,8 @@ read once before anything changes; the plan accounts for the names its own steps
   remove (names), renames ([from, to] in order), start (name), restored / removed (bool);
   behind the edge proxy (blue/green) kind "flip": start the kept container (it may still run),
   wait until it is healthy, flip the edge proxy to it (flip_to), then stop (stop_after: kept
-  for a later rollback) or remove (remove_after) the container it replaces.
+  for a later rollback) or remove (remove_after) the container it replaces. edge_off: a
+  service removed behind the edge proxy is taken off it first (503 at once, no dead address).
 A plan with edge_down goes back to the old layout (containers that publish their ports): the
 edge proxy is removed before the first step.
 """
@@ -93,7 +94,7 @@ def _restore(step: dict[str, Any], containers: dict[str, Any], kept: str, origin
 def _step(service: str) -> dict[str, Any]:
     return {"service": service, "refuse": "", "save_logs": False, "logs_of": "", "stop": "", "remove": [],
             "renames": [], "start": "", "restored": False, "removed": False, "kind": "", "flip_to": "",
-            "stop_after": "", "remove_after": [], "edge_down": False}  # fmt: skip
+            "stop_after": "", "remove_after": [], "edge_down": False, "edge_off": False}  # fmt: skip
 
 
 def _flip_back(step: dict[str, Any], kept: str) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def _undo_behind_edge(service: str, entry: dict[str, Any], containers: dict[str,
         step.update(save_logs=True, logs_of=new)
     if entry.get("new"):
         step["remove"] += [new] if step["save_logs"] else []
-        step["removed"] = True
+        step.update(removed=True, edge_off=True)
         return step
     kept, original = str(entry.get("kept_container") or ""), str(entry.get("original_name") or service)
     if entry.get("kept_behind_edge"):
@@ -168,7 +169,7 @@ def _exchange(state: dict[str, Any], order: list[str], containers: dict[str, Any
                 step["stop_after"] = str(cur.get("container"))
             steps.append(_flip_back(step, str(prev.get("container"))))
             continue
-        if isinstance(cur, dict) and cur.get("edge"):
+        if isinstance(cur, dict) and cur.get("edge") and isinstance(prev, dict):
             step["edge_down"] = True  # the previous release ran in the old layout
         if isinstance(cur, dict):
             name = str(cur.get("container"))
@@ -183,6 +184,7 @@ def _exchange(state: dict[str, Any], order: list[str], containers: dict[str, Any
                     freed.add(name)
             else:
                 step["remove"].append(name)
+                step["edge_off"] = bool(cur.get("edge"))
                 freed.add(name)
         if isinstance(prev, dict):
             _restore(step, containers, str(prev.get("container")), str(prev.get("original_name") or service), freed)
@@ -217,6 +219,17 @@ def _exchanged_state(state: dict[str, Any], change: dict[str, Any]) -> dict[str,
     return dict(state) | {"current": new_current, "previous": new_previous, "history": history}
 
 
+def _edge_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Back to the old layout (edge_down) the edge proxy is gone before any step: nothing to take
+    off, and the services come back dependencies first (each one's health asks the ones it needs,
+    which no proxy answers for any more)."""
+    if any(step["edge_down"] for step in steps):
+        for step in steps:
+            step["edge_off"] = False
+        return list(reversed(steps))
+    return steps
+
+
 def cutover_rollback_plan(
     state: Any, mode: str, order: list[str], containers: Any, change: dict[str, Any]
 ) -> dict[str, Any]:
@@ -225,7 +238,7 @@ def cutover_rollback_plan(
     current = _mapping(state.get("current"))
     in_progress = _mapping(state.get("in_progress"))
     if mode == "in_progress":
-        steps = _undo_in_progress(state, order, containers)
+        steps = _edge_steps(_undo_in_progress(state, order, containers))
         history = [*(state.get("history") or []), {
             "release": in_progress.get("target"), "at": change["at"], "outcome": "rolled_back",
             "run_id": change["run_id"], "reason": _truncate(change.get("reason")),
@@ -243,7 +256,7 @@ def cutover_rollback_plan(
             return {"steps": [], "state": state, "from": current.get("release"), "to": None, "services": [],
                     "error": f"nothing to roll back to: state.json has {missing}"}  # fmt: skip
         new_state = _exchanged_state(state, change)
-        steps = _exchange(state, order, containers)
+        steps = _edge_steps(_exchange(state, order, containers))
         return {"steps": steps, "state": new_state, "from": current.get("release"), "to": previous.get("release"),
                 "services": list(_services(new_state["current"])),
                 "edge_down": any(step["edge_down"] for step in steps)}  # fmt: skip

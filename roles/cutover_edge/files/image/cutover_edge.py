@@ -375,14 +375,16 @@ def cmd_flip(args: argparse.Namespace) -> dict[str, Any]:
     if svc is None:
         known = ", ".join(s["name"] for s in model["services"]) or "none"
         raise EdgeError(f"unknown service {args.service!r} (the edge fronts: {known})")
-    host, port = split_hostport(args.target)
-    ip = resolve(host)
     be = backend_name(svc["name"])
     servers = parse_servers_state(api(f"show servers state {be}")).get(be)
     if servers is None:
         raise EdgeError(f"backend {be} is not in the running haproxy")
     runtime = load_runtime()
     current, _slot = live_name(svc["name"], servers, runtime, svc["live"], svc["slot"])
+    if args.target == "none":
+        return take_off(model, svc, be, servers, runtime, current, args.drain_timeout)
+    host, port = split_hostport(args.target)
+    ip = resolve(host)
     already = is_live_target(servers, ip, port)
     if already is not None and len(live_slots(servers)) == 1:
         return {"service": svc["name"], "from": current, "to": args.target, "changed": False,
@@ -400,7 +402,21 @@ def cmd_flip(args: argparse.Namespace) -> dict[str, Any]:
     # Record the name now: show reports it from here on.
     runtime[svc["name"]] = {"live": args.target, "addr": f"{ip}:{port}", "slot": new}
     write_json(RUNTIME_FILE, runtime)
-    drain_timeout = model["drain_timeout_s"] if args.drain_timeout is None else args.drain_timeout
+    drained, drain_s = drain(model, be, old, args.drain_timeout)
+    # Persist for restarts and reloads (the cfg names the new live server in its slot).
+    for s in model["services"]:
+        if s["name"] == svc["name"]:
+            s["live"], s["slot"] = args.target, new
+    write_json(MODEL_FILE, model)
+    write_cfg(model)
+    return {"service": svc["name"], "from": current, "to": args.target, "changed": True,
+            "drained": drained, "drain_s": round(drain_s, 3), "flip_s": round(flip_s, 3)}
+
+
+def drain(model: dict[str, Any], be: str, old: list[str], timeout: float | None) -> tuple[bool, float]:
+    """Wait until the old slots (set to drain) have no session left, or the drain timeout
+    passes; then put them in maintenance. (drained, seconds waited)."""
+    drain_timeout = model["drain_timeout_s"] if timeout is None else timeout
     drain_start = time.monotonic()
     drained = True
     while old:
@@ -412,17 +428,31 @@ def cmd_flip(args: argparse.Namespace) -> dict[str, Any]:
             drained = False
             break
         time.sleep(0.1)
-    drain_s = time.monotonic() - drain_start if old else 0.0
     for slot in old:
         api_ok(f"set server {be}/{slot} state maint")
-    # Persist for restarts and reloads (the cfg names the new live server in its slot).
+    return drained, round(time.monotonic() - drain_start, 3) if old else 0.0
+
+
+def take_off(model: dict[str, Any], svc: dict[str, Any], be: str, servers: dict[str, Any],
+             runtime: dict[str, Any], current: Any, timeout: float | None) -> dict[str, Any]:
+    """`flip <svc> none`: the service has no server any more (a release without it): its
+    in-flight requests finish, new ones get 503 at once instead of waiting on a dead address."""
+    old = [slot for slot in SLOTS if not servers.get(slot, {}).get("maint", True)]
+    if not old:
+        return {"service": svc["name"], "from": current, "to": None, "changed": False,
+                "drained": True, "drain_s": 0.0, "flip_s": 0.0}
+    for slot in old:
+        api_ok(f"set server {be}/{slot} state drain")
+    runtime[svc["name"]] = {"live": None, "addr": None, "slot": None}
+    write_json(RUNTIME_FILE, runtime)
+    drained, drain_s = drain(model, be, old, timeout)
     for s in model["services"]:
         if s["name"] == svc["name"]:
-            s["live"], s["slot"] = args.target, new
+            s["live"] = None
     write_json(MODEL_FILE, model)
     write_cfg(model)
-    return {"service": svc["name"], "from": current, "to": args.target, "changed": True,
-            "drained": drained, "drain_s": round(drain_s, 3), "flip_s": round(flip_s, 3)}
+    return {"service": svc["name"], "from": current, "to": None, "changed": True,
+            "drained": drained, "drain_s": drain_s, "flip_s": 0.0}
 
 
 def worker_pid() -> str:
@@ -488,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("show")
     flip = sub.add_parser("flip")
     flip.add_argument("service")
-    flip.add_argument("target", help="host:port")
+    flip.add_argument("target", help="host:port, or none: the service has no server (503)")
     flip.add_argument("--drain-timeout", type=float, default=None)
     reload = sub.add_parser("reload")
     reload.add_argument("--model", required=True)
