@@ -61,9 +61,9 @@ def test_the_old_layout_is_handed_over_and_kept_under_its_release() -> None:
     assert (ledger["current_name"], ledger["kept_container"]) == ("ledger", OLD)
     assert (cart["current_name"], cart["kept_container"]) == ("shop-cart-old", "cart--aaa1111")
     assert ledger["record"]["original_name"] == "ledger" and not ledger["record"]["kept_behind_edge"]
-    edge = swap.cutover_swap_edge_services(SERVICES, [ledger, cart], True)
-    assert [e["live"] for e in edge] == ["ledger--bbb2222:4100", "cart--bbb2222:4200"]
-    assert swap.cutover_swap_edge_services(SERVICES, [ledger, cart], False)[0]["live"] is None
+    live = swap.cutover_swap_edge_live(SERVICES, [ledger, cart], True)
+    assert live == {"ledger": "ledger--bbb2222:4100", "cart": "cart--bbb2222:4200"}
+    assert swap.cutover_swap_edge_live(SERVICES, [ledger, cart], False) == {"ledger": None, "cart": None}
 
 
 def test_behind_the_edge_the_old_container_keeps_its_name_and_keeps_serving() -> None:
@@ -74,9 +74,8 @@ def test_behind_the_edge_the_old_container_keeps_its_name_and_keeps_serving() ->
     ledger, _cart = plan(state, containers)
     assert (ledger["action"], ledger["kept_container"], ledger["handover"]) == ("replaced", OLD, False)
     assert ledger["record"]["kept_behind_edge"]
-    edge = swap.cutover_swap_edge_services(SERVICES, plan(state, containers), False)
-    assert edge[0] == {"name": "ledger", "port": 4100, "ports": ["127.0.0.1:4100:4100"], "networks": ["shop"],
-                       "live": "ledger--aaa1111:4100"}  # fmt: skip
+    live = swap.cutover_swap_edge_live(SERVICES, plan(state, containers), False)
+    assert live == {"ledger": "ledger--aaa1111:4100", "cart": "cart--aaa1111:4200"}
 
 
 def test_the_same_spec_behind_the_edge_is_unchanged_and_a_new_config_of_the_same_release_gets_the_other_name() -> None:

@@ -10,7 +10,7 @@ container failed.
   cutover_swap_layout_problem(state, strategy) -> "" or why the strategy cannot swap this host
   cutover_swap_unhealthy(gate, entry, timeout_s) -> the failure message of a new container
   cutover_swap_probe_targets(services, state)  -> the downtime prober's services: url, existed
-  cutover_swap_edge_services(services, plan, new) -> what the edge proxy fronts (blue/green)
+  cutover_swap_edge_live(services, plan, new)  -> where the edge proxy sends each service (blue/green)
   cutover_swap_outcome(entry)                  -> what the swap result says of one service
   cutover_swap_public(entry)                   -> what a published plan says (prep's dry run, check mode)
   cutover_swap_in_order(outcomes, order)       -> those outcomes in dependency order
@@ -330,29 +330,23 @@ def cutover_swap_probe_targets(services: list[dict[str, Any]], state: Any) -> di
     return targets
 
 
-def cutover_swap_edge_services(
-    services: list[dict[str, Any]], plan: list[dict[str, Any]], new: bool
-) -> list[dict[str, Any]]:
-    """What the edge proxy fronts: every service of the inventory (one that a release lacks
-    answers 503), its port inside, published ports and networks, and the container to send
-    its traffic to: the new one (new=true: the hand-over) or the one that serves now behind
-    the edge (none for a service not yet behind it)."""
+def cutover_swap_edge_live(services: list[dict[str, Any]], plan: list[dict[str, Any]], new: bool) -> dict[str, Any]:
+    """Where the edge proxy sends each service's traffic ("container:port", the live map of the
+    edge role's cutover_edge_services): the new container (new=true: the hand-over) or the one
+    that serves now behind the edge; none for a service not (yet) behind it, which answers 503."""
     by_name = {entry["name"]: entry for entry in plan}
-    out = []
+    live_map: dict[str, Any] = {}
     for svc in services:
         entry = _mapping(by_name.get(svc["name"]))
-        record = _mapping(entry.get("record"))
         live = None
         unchanged = entry.get("action") == "unchanged" and _behind_edge(svc, str(entry.get("container") or ""))
         if unchanged or (new and entry.get("action") in ("replaced", "added")):
             live = entry["container"]
-        elif record.get("kept_behind_edge"):
+        elif _mapping(entry.get("record")).get("kept_behind_edge"):
             live = entry.get("current_name") or None
         port = svc.get("container_port")
-        out.append({"name": svc["name"], "port": port, "ports": list(svc.get("ports") or []),
-                    "networks": list(svc.get("networks") or []),
-                    "live": f"{live}:{port}" if live and port else None})  # fmt: skip
-    return out
+        live_map[svc["name"]] = f"{live}:{port}" if live and port else None
+    return live_map
 
 
 def cutover_swap_outcome(entry: dict[str, Any]) -> dict[str, Any]:
@@ -380,7 +374,7 @@ class FilterModule:
             "cutover_swap_unhealthy": cutover_swap_unhealthy,
             "cutover_swap_probe_targets": cutover_swap_probe_targets,
             "cutover_swap_outcome": cutover_swap_outcome,
-            "cutover_swap_edge_services": cutover_swap_edge_services,
+            "cutover_swap_edge_live": cutover_swap_edge_live,
             "cutover_swap_public": cutover_swap_public,
             "cutover_swap_in_order": cutover_swap_in_order,
         }
