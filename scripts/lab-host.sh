@@ -7,6 +7,9 @@
 #   scripts/lab-host.sh status <i>   print the state; exit 0 only when everything is up
 #   scripts/lab-host.sh env    <i>   print the host's names and addresses as shell assignments
 #   scripts/lab-host.sh list         print the index of every lab host with anything left on this machine
+#   scripts/lab-host.sh peer   <i> <j>...  a fleet: host i reaches hosts j over the controller
+#                                    (a route per peer in i's namespace, forwarding only between
+#                                    those veths on the controller; idempotent, "CHANGED: ..." per change)
 #
 # Host i (1..63) gets:
 #   namespace   cutover-lab-h<i>                    (/run/netns/cutover-lab-h<i>)
@@ -44,9 +47,14 @@ cmd_list() {
 }
 [[ "${1:-}" == list && $# -eq 1 ]] && { cmd_list; exit 0; }
 
-[[ $# -eq 2 ]] || die "usage: $0 up|down|status|env <index 1..63> | list"
-action="$1"
-i="$2"
+if [[ "${1:-}" == peer && $# -ge 3 ]]; then
+  action=peer; i="$2"; shift 2; PEERS=("$@")
+else
+  [[ $# -eq 2 ]] || die "usage: $0 up|down|status|env <index 1..63> | peer <i> <j>... | list"
+  action="$1"
+  i="$2"
+  PEERS=()
+fi
 [[ "$i" =~ ^[1-9][0-9]?$ ]] && ((i <= 63)) || die "index must be 1..63, got '$i'"
 
 NS="cutover-lab-h$i"
@@ -226,6 +234,7 @@ cmd_down() {
   for f in "${mounts[@]}"; do
     umount -l "$f" 2>/dev/null && changed "unmounted $f"
   done
+  down_peer_rules
   if ns_exists || [[ -e "/run/netns/$NS" ]]; then
     ip netns del "$NS"
     changed "removed network namespace $NS"
@@ -251,6 +260,44 @@ cmd_down() {
   say "$NS down"
 }
 
+# Forwarding rules on the controller between two lab veths, tagged with this comment so that
+# `down` finds and removes exactly the ones of its host.
+FWD_TAG="cutover-lab-fleet"
+fwd_rule() { printf '%s\n' -i "$1" -o "$2" -m comment --comment "$FWD_TAG" -j ACCEPT; }
+
+# A fleet: host i reaches host j (j's 10.231.<j>.0/30) through the controller, which forwards
+# only between the two hosts' veths. Nothing else gains a route: the controller still reaches
+# each host over its veth only, and a host still has no default route.
+cmd_peer() {
+  ns_exists && link_exists || die "host $i is not up (scripts/lab-host.sh up $i first)"
+  local j rule
+  for j in "${PEERS[@]}"; do
+    [[ "$j" =~ ^[1-9][0-9]?$ ]] && ((j <= 63)) && ((j != i)) || die "peer index must be 1..63 and not $i, got '$j'"
+    if ! ip -n "$NS" -4 route show "10.231.$j.0/30" | grep -q .; then
+      ip -n "$NS" route replace "10.231.$j.0/30" via "$CTL_ADDR" dev eth0
+      changed "route 10.231.$j.0/30 via $CTL_ADDR in $NS"
+    fi
+    for rule in "cutlab-h$i cutlab-h$j" "cutlab-h$j cutlab-h$i"; do
+      # shellcheck disable=SC2086
+      mapfile -t args < <(fwd_rule $rule)
+      if ! iptables -C FORWARD "${args[@]}" 2>/dev/null; then
+        iptables -I FORWARD 1 "${args[@]}"
+        changed "forward ${rule/ / -> } on the controller"
+      fi
+    done
+  done
+}
+
+# Remove the controller's forwarding rules that name this host's veth (made by peer).
+down_peer_rules() {
+  local line
+  while IFS= read -r line; do
+    # The rule's words have no spaces of their own (FWD_TAG has none): split them as they are.
+    # shellcheck disable=SC2086
+    iptables ${line/-A FORWARD/-D FORWARD} && changed "removed forward rule: $line"
+  done < <(iptables -S FORWARD 2>/dev/null | grep -E -- "-[io] $VETH( |$)" | grep -F -- "$FWD_TAG" || true)
+}
+
 cmd_status() {
   local ok=0 pid
   if ns_exists; then say "namespace $NS: present"; else say "namespace $NS: absent"; ok=1; fi
@@ -273,5 +320,6 @@ case "$action" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  peer) cmd_peer ;;
   *) die "unknown action '$action' (up|down|status|env)" ;;
 esac

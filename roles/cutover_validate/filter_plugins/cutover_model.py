@@ -78,6 +78,8 @@ def _load_sibling(name: str, *parts: str) -> Any:
 # shared with the cutover_docker_api filter (roles/cutover_common/filter_plugins/cutover_docker.py).
 smoke_schema = _load_sibling("cutover_smoke_schema", "cutover_verify", "module_utils", "cutover_smoke_schema.py")
 docker_endpoint = _load_sibling("cutover_docker", "cutover_common", "filter_plugins", "cutover_docker.py")
+# A fleet's rollout fields (cutover_canary_hosts, cutover_batch_size, cutover_fleet_on_failure).
+fleet = _load_sibling("cutover_fleet", "cutover_common", "filter_plugins", "cutover_fleet.py")
 # The health contract shared with the health module, the health filters and the wrapper.
 health_contract = _load_sibling(
     "cutover_health_contract", "cutover_verify", "module_utils", "cutover_health_contract.py"
@@ -506,6 +508,14 @@ def _check_scalars(model: Mapping[str, Any], errors: list[str]) -> None:
         problem = docker_endpoint.docker_host_problem(model.get("cutover_docker_host"))
         if problem:
             errors.append(f"cutover_docker_host: {problem}")
+    if any(k in model for k in ("cutover_canary_hosts", "cutover_batch_size", "cutover_fleet_on_failure")):
+        errors.extend(
+            fleet.cutover_fleet_errors(
+                model.get("cutover_canary_hosts", 1),
+                model.get("cutover_batch_size", 0),
+                model.get("cutover_fleet_on_failure", "rollback_all"),
+            )
+        )
     base = model.get("cutover_base_image")
     if base is not None:
         problem = image_problem(base, allow_tag=True)

@@ -1,0 +1,1 @@
+../../roles/cutover_common/filter_plugins/cutover_fleet.py
