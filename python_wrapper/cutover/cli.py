@@ -755,11 +755,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         return int(ExitCode.UNEXPECTED)
     payload = red.data(summary["result"])
+    # A fleet: every host's status (published per host), in inventory order.
+    hosts = red.data(summary["hosts"])
+    fleet = []
+    if len(facts.hosts) > 1 and isinstance(hosts, dict):
+        fleet = [hosts[h] for h in facts.hosts if h in hosts]
     if args.json:
-        print(json.dumps(payload, indent=2, sort_keys=True))
+        print(json.dumps({"hosts": fleet} if fleet else payload, indent=2, sort_keys=True))
     else:
         contracts = {str(svc["name"]): svc["health"] for svc in facts.services if svc.get("health")}
-        print(red.text(render_status(payload, contracts)), end="")
+        pages = [render_status(p, contracts) for p in fleet] if fleet else [render_status(payload, contracts)]
+        text = "\n".join(pages)
+        print(red.text(text), end="")
     return 0
 
 

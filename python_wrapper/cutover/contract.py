@@ -509,6 +509,9 @@ PAYLOADS: dict[str, Any] = {
     "closeout": CloseoutPayload,
     "validate": ValidatePayload,
     "status": StatusPayload,
+    # A fleet (more than one host): each host's own payload of each phase (and of status),
+    # {host: {phase: payload}}; the phase's own key holds the hosts' payloads merged.
+    "fleet": dict[str, dict[str, object]],
 }
 """set_stats key ``cutover_<name>`` -> its payload type."""
 
@@ -529,6 +532,13 @@ def check_payload(phase: str, payload: object, *, partial: bool = False) -> list
     contract = PAYLOADS.get(phase)
     if contract is None:
         return [f"{root}: no contract for {phase!r} (known: {', '.join(PAYLOADS)})"]
+    if phase == "fleet" and isinstance(payload, dict):  # every host's payloads, each by its phase's contract
+        problems = _check(payload, contract, root, partial)
+        for host, by_phase in payload.items():
+            for name, one in (by_phase.items() if isinstance(by_phase, dict) else ()):
+                if name != "fleet" and name in PAYLOADS:
+                    problems += [f"{root}.{host}.{p}" for p in check_payload(name, one, partial=partial)]
+        return problems
     failed = isinstance(payload, dict) and payload.get("ok") is False and "failed_task" in payload
     return _check(payload, contract, root, partial or failed)
 

@@ -134,6 +134,19 @@ def summarize_events(events: Iterable[Mapping[str, Any]], phase: str) -> dict[st
         "tasks": tasks,
         # validation refused the inventory (before anything on a host was touched)
         "invalid": (artifact.get("cutover_validate") or {}).get("ok") is False,
+        # A fleet: each host's own result of this phase (published per host; absent for one host).
+        "hosts": _host_results(artifact.get("cutover_fleet"), phase),
+    }
+
+
+def _host_results(published: Any, phase: str) -> dict[str, Any]:
+    """``{host: {phase: result}}`` as a fleet's hosts publish it -> ``{host: result}`` of one phase."""
+    if not isinstance(published, dict):
+        return {}
+    return {
+        str(host): by_phase[phase]
+        for host, by_phase in published.items()
+        if isinstance(by_phase, dict) and isinstance(by_phase.get(phase), dict)
     }
 
 
@@ -206,6 +219,7 @@ def build_receipt(
         "failed_tasks": summary["failed_tasks"],
         "tasks": summary["tasks"],
         "result": summary["result"],
+        **({"hosts": summary["hosts"]} if summary["hosts"] else {}),
         **extract_highlights(run.phase, summary["result"]),
         "meta": run.meta,
         "prev_receipt": prev_receipt,

@@ -450,6 +450,12 @@ def rollback_verdict(rb: PhaseOutcome) -> str:
     known outcome, counts as failed: only a person can tell what it left."""
     if rb.canceled:
         return ROLLBACK_CANCELED
+    hosts = receipts.summarize_events(rb.run.events, "rollback")["hosts"] if rb.run else None
+    if isinstance(hosts, dict) and hosts:  # a fleet: every host's own outcome counts
+        each = [r.get("outcome") if isinstance(r, dict) else None for r in hosts.values()]
+        if not rb.ok or any(o not in (ROLLED_BACK, NOTHING_TO_UNDO) for o in each):
+            return ROLLBACK_FAILED
+        return ROLLED_BACK if ROLLED_BACK in each else NOTHING_TO_UNDO
     outcome = rb.result.get("outcome")
     if rb.ok and outcome in (ROLLED_BACK, NOTHING_TO_UNDO):
         return str(outcome)
@@ -521,7 +527,11 @@ def run_cutover(ctx: RunContext, phases: Sequence[str]) -> RunSummary:
     def done(code: ExitCode, outcome: str, headline: str) -> RunSummary:
         return RunSummary(code, outcome, outcomes, lines, "; ".join([headline, *notes]))
 
-    ran = {o.phase: o for o in run_stream(ctx, phases)}
+    ran: dict[str, PhaseOutcome] = {}
+    for o in run_stream(ctx, phases):
+        # A fleet runs swap and verify once per batch: a failed batch stands for its phase.
+        if o.phase not in ran or ran[o.phase].ok:
+            ran[o.phase] = o
     for phase in phases:
         if ctx.stop.requested and phase not in ran:
             lines.append(PhaseLine(phase, "skipped", 0.0, "", f"interrupted by {ctx.stop.name}"))

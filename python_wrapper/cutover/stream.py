@@ -2,6 +2,8 @@
 
 Every phase playbook is one play named ``"<Phase> - ..."`` (``"Rollback - ..."`` for the
 rollback play); the plays named ``"Cutover - ..."`` (the run's start and end) belong to no phase.
+A fleet's batch play holds two phases: its task ``"Verify - ..."`` starts the verify segment,
+and each batch (serial) starts the play, so each batch has its own swap and verify segments.
 A play whose tasks were all skipped (a phase not chosen, or skipped after a failure) did not run.
 """
 
@@ -88,6 +90,14 @@ class Cutter:
             return
         if self.current is None:
             return
+        if kind == "playbook_on_task_start":
+            # A play of several phases (a fleet's batch play, "Swap - ... batch by batch"): its
+            # task named "<Phase> - ..." starts that phase's segment.
+            data = event.get("event_data") or {}
+            phase = phase_of_play(str(data.get("task") or data.get("name") or ""), self.phases)
+            if phase and phase != self.current.phase:
+                self.close()
+                self.current = Segment(phase)
         self.current.add(event)
         if not self.announced and kind in RAN:
             self.announced = True

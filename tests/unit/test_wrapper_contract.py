@@ -51,7 +51,7 @@ def example(annotation: Any) -> Any:
 
 
 def test_every_phase_and_the_wrappers_own_playbooks_have_a_contract() -> None:
-    assert set(contract.PAYLOADS) == {*PHASES, "rollback", "validate", "status"}
+    assert set(contract.PAYLOADS) == {*PHASES, "rollback", "validate", "status", "fleet"}
 
 
 @pytest.mark.parametrize("phase", sorted(contract.PAYLOADS))
@@ -131,6 +131,7 @@ PUBLISHED_FACTS: dict[str, Any] = {
     "cutover_retention_result": contract.Retention,
     "cutover_build_plan": contract.BuildPlan,
     "cutover_prep_env_contract": contract.EnvContract,
+    "cutover_status_host": contract.StatusPayload,  # status.yml: one host's status, published whole
 }
 
 
