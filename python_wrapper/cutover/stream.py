@@ -177,7 +177,15 @@ def segment_ok(segment: Segment, check: bool = False) -> bool:
     check mode a plan says nothing about passing)."""
     if failed_for_good(segment.events):
         return False
-    published = payload(segment.events).get(f"cutover_{segment.phase}")
+    data = payload(segment.events)
+    published = data.get(f"cutover_{segment.phase}")
+    # A fleet: the hosts' payloads merge in the phase's own key (the last host's ok wins
+    # there); each host's own is under cutover_fleet.<host>.<phase>.
+    fleet = data.get("cutover_fleet")
+    by_host = fleet.values() if isinstance(fleet, dict) else ()
+    hosts = [r.get(segment.phase) for r in by_host if isinstance(r, dict)]
+    if any(isinstance(r, dict) and r.get("ok") is False for r in hosts):
+        return check
     return check or not (isinstance(published, dict) and published.get("ok") is False)
 
 

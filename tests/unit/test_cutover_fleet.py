@@ -103,3 +103,46 @@ def test_play_serial_from_the_first_host_with_a_plan() -> None:
     assert fleet.cutover_fleet_play_serial(HOSTS, hv) == [1, 2]
     assert fleet.cutover_fleet_play_serial(HOSTS, _HostVars(h2={"cutover_fleet": None})) == []
     assert fleet.cutover_fleet_play_serial([], hv) == []
+
+
+def test_built_the_same_commit() -> None:
+    same = {"h2": {"cutover_commit": "abc"}, "h3": {"cutover_commit": "abc"}, "h4": {}}
+    assert fleet.cutover_fleet_built(HOSTS, same) == ""
+    other = {"h2": {"cutover_commit": "abc"}, "h3": {"cutover_commit": "def"}}
+    assert fleet.cutover_fleet_built(HOSTS, other) == "the fleet's hosts built different commits: h2 abc, h3 def"
+    assert fleet.cutover_fleet_built([], {}) == ""
+
+
+def test_a_batch_with_one_failed_host_is_a_failed_phase() -> None:
+    """The hosts' payloads merge in cutover_swap (the last one's ok wins): each host's own decides."""
+    from cutover import stream
+
+    def stats(data: dict[str, Any]) -> dict[str, Any]:
+        return {"event": "runner_on_ok", "event_data": {"host": "h", "res": {"ansible_stats": {"data": data}}}}
+
+    seg = stream.Segment("swap")
+    seg.add(stats({"cutover_swap": {"ok": False}, "cutover_fleet": {"h3": {"swap": {"ok": False}}}}))
+    seg.add(stats({"cutover_swap": {"ok": True}, "cutover_fleet": {"h4": {"swap": {"ok": True}}}}))
+    assert stream.payload(seg.events)["cutover_swap"] == {"ok": True}
+    assert stream.segment_ok(seg) is False
+    ok = stream.Segment("swap")
+    ok.add(stats({"cutover_swap": {"ok": True}, "cutover_fleet": {"h3": {"swap": {"ok": True}}}}))
+    assert stream.segment_ok(ok) is True
+
+
+def test_the_batch_play_is_cut_into_swap_and_verify() -> None:
+    from cutover import stream
+
+    def ev(kind: str, **data: Any) -> dict[str, Any]:
+        return {"event": kind, "event_data": data}
+
+    ends: list[str] = []
+    cutter = stream.Cutter(["swap", "verify"], on_end=lambda s: ends.append(s.phase))
+    for batch in range(2):
+        cutter.feed(ev("playbook_on_play_start", play="Swap - and verify, batch by batch"))
+        cutter.feed(ev("playbook_on_task_start", task="Swap - this batch's hosts"))
+        cutter.feed(ev("runner_on_ok", host=f"h{batch}", res={}))
+        cutter.feed(ev("playbook_on_task_start", task="Verify - this batch's hosts"))
+        cutter.feed(ev("runner_on_ok", host=f"h{batch}", res={}))
+    cutter.feed(ev("playbook_on_stats"))
+    assert ends == ["swap", "verify", "swap", "verify"]

@@ -8,6 +8,7 @@ failure on one host means for the others.
   cutover_fleet_play_serial(hosts, hostvars)            -> that serial, read from the first host that has the plan
   cutover_fleet_failure(hosts, hostvars)                -> the first failure of the run among the hosts, or None
   cutover_fleet_share(run, failure, host, policy)       -> this host's run record after another host's failure
+  cutover_fleet_built(hosts, hostvars)                  -> '' when every host built the same commit, else why not
 """
 
 from __future__ import annotations
@@ -106,6 +107,22 @@ def cutover_fleet_share(run: Any, failure: Any, host: str, policy: str = "rollba
     return out
 
 
+def cutover_fleet_built(hosts: Sequence[str], hostvars: Mapping[str, Any]) -> str:
+    """The build's fleet check: every host of the run that built has the same commit (the
+    same exported source). '' when they agree; else which host built which commit."""
+    built: dict[str, str] = {}
+    for host in hosts or []:
+        try:
+            commit = _mapping(hostvars[host]).get("cutover_commit")
+        except (KeyError, TypeError):
+            continue
+        if commit:
+            built[host] = str(commit)
+    if len(set(built.values())) <= 1:
+        return ""
+    return "the fleet's hosts built different commits: " + ", ".join(f"{h} {c}" for h, c in built.items())
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -115,4 +132,5 @@ class FilterModule:
             "cutover_fleet_play_serial": cutover_fleet_play_serial,
             "cutover_fleet_failure": cutover_fleet_failure,
             "cutover_fleet_share": cutover_fleet_share,
+            "cutover_fleet_built": cutover_fleet_built,
         }
