@@ -82,9 +82,11 @@ def main() -> int:
         handle = open(LOCK_FILE, "a")  # noqa: SIM115 - held for the whole benchmark
         fcntl.flock(handle, fcntl.LOCK_EX)
     hosts = ["fleet-h2", "fleet-h3", "fleet-h4"]
-    for host in hosts:
-        if on_new(host, args.ref):
-            back_to_old(host)
+    serving_new = [host for host in hosts if on_new(host, args.ref)]
+    if serving_new == hosts:
+        back_to_old()  # the whole fleet in one rollback run
+    for host in serving_new if serving_new != hosts else []:
+        back_to_old(host)
     one = cutover(args.ref, "fleet-h2")
     back_to_old("fleet-h2")
     three = cutover(args.ref, None)
