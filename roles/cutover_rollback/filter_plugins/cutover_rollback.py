@@ -134,7 +134,8 @@ def _flip_to_clone(step: dict[str, Any], containers: dict[str, Any], kept: str, 
 
 def _undo_behind_edge(service: str, entry: dict[str, Any], containers: dict[str, Any]) -> dict[str, Any]:
     """Undo a blue/green swap: flip back to the kept container (normally still running), then
-    remove the new one; a hand-over goes back to the old layout (edge_down)."""
+    remove the new one. A hand-over that happened flips to the kept container's image behind the
+    edge; one that never happened leaves the old layout serving and the edge goes (edge_down)."""
     step, freed = _step(service), set()
     new = str(entry.get("container") or "")
     if new and _exists(containers, new, freed):
