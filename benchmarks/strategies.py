@@ -81,6 +81,7 @@ NEW2_DATE = "2026-02-20T12:00:00+00:00"
 HOST_DIR = "/tmp/cutover-bench-strategies"
 # Tasks of the failing phases and of the rollback (their names, as the roles print them).
 FAILING_PHASES = ("build", "migrate", "swap", "verify")
+FLIP_BACK_TASK_RE = re.compile(r"Flip the services on the edge at once")
 RESTORED_TASK_RE = re.compile(
     r"(Flip the edge proxy back|Flip a service on the edge|restored container.*healthy|"
     r"Wait until the restored container is healthy)",
@@ -354,8 +355,19 @@ def last_restore_end(events: Sequence[Mapping[str, Any]]) -> float | None:
     return max(ends) if ends else None
 
 
+def flip_back_end(events: Sequence[Mapping[str, Any]]) -> float | None:
+    """End of the rescue's flip back at once (blue/green): from then on the old release serves
+    every service it had (the rollback play that follows only cleans up)."""
+    for e in events:
+        data = e.get("event_data") or {}
+        if e.get("event") == "runner_on_ok" and FLIP_BACK_TASK_RE.search(str(data.get("task"))):
+            return _stamp(str(data.get("end") or e["created"]))
+    return None
+
+
 def rollback_seconds(failing: Sequence[Mapping[str, Any]], rollback: Sequence[Mapping[str, Any]]) -> float | None:
-    start, end = first_failure_end(failing), last_restore_end(rollback)
+    start = first_failure_end(failing)
+    end = flip_back_end(failing) or last_restore_end(rollback)
     if start is None or end is None:
         return None
     return round(max(0.0, end - start), 2)

@@ -328,6 +328,8 @@ class SwapPayload(TypedDict):
     reason: NotRequired[str]
     # bluegreen, the first run on a host of the old layout: seconds the ports were not served
     handover_s: NotRequired[float]
+    # bluegreen, the rescue: services whose traffic went back to their kept container at once
+    flipped_back: NotRequired[list[str]]
 
 
 class SmokeCheck(TypedDict):
@@ -369,6 +371,8 @@ class VerifyPayload(TypedDict):
     retention: NotRequired[Retention]
     failed_task: NotRequired[str]
     reason: NotRequired[str]
+    # bluegreen, the rescue: services whose traffic went back to their kept container at once
+    flipped_back: NotRequired[list[str]]
 
 
 class RolledBackState(TypedDict):

@@ -406,6 +406,8 @@ def _note(o: PhaseOutcome) -> str:
         mode = f", mode {r['mode']}" if r.get("mode") else ""
         return f"outcome {r['outcome']}{mode}" + (f"; {o.message[:100]}" if not o.ok and o.message else "")
     if not o.ok:
+        if r.get("flipped_back"):  # first, so that a short note still says it
+            return f"traffic flipped back at once: {', '.join(r['flipped_back'])}; {o.error}"[:160]
         return o.error[:120]
     if o.phase == "prep" and r.get("release"):
         gates = r.get("gates") or []

@@ -6,8 +6,11 @@ starts in (legacy containers that publish their ports themselves):
 2. a broken release is swapped in behind the edge and rolled back by a flip: the downtime
    prober on the host sees no failed request, every service serves release-new again and the
    rows are still there;
-3. `cutover rollback` goes back to release-old, which ran in the old layout: the edge proxy is
-   removed and the legacy containers serve their ports again.
+3. a cutover to release-old whose verify fails (a smoke check that never passes): the rescue
+   flips the traffic back to release-new's containers at once, before the rollback play;
+4. `cutover rollback` goes back to release-old, which ran in the old layout: the edge proxy keeps
+   the ports and release-old's images run behind it, each in a copy of its kept container's
+   configuration without the published port (<service>--<release>.b).
 
 The tests of this file run in order and build on each other (one lab, one history).
 """
@@ -19,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PsqlRunner, health, host_docker, make
+from tests.conftest import REPO_ROOT, PsqlRunner, health, host_docker, make, run
 from tests.integration.test_cli import CliRun, cutover
+from tests.integration.test_faults import variant
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +74,21 @@ def broken(handover: CliRun, releases: dict[str, dict[str, str]], psql: PsqlRunn
 
 
 @pytest.fixture(scope="module")
-def back_to_old(broken: tuple[CliRun, str], tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+def verify_fails(broken: tuple[CliRun, str], tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """release-new -> release-old behind the edge with a smoke check that never passes: the swap
+    passes (files-api and quote-page flip to release-old, order-intake is retired), verify fails."""
+    host = run([str(REPO_ROOT / ".venv" / "bin" / "ansible-inventory"), "--host", "docker-host"]).stdout
+    checks = [*json.loads(host)["cutover_smoke_checks"], {
+        "name": "a check release-old never passes", "method": "GET", "url": "http://127.0.0.1:3341/health",
+        "status": 200, "json": {"status": "never-this"}}]  # fmt: skip
+    inv = variant("bg-smokefail", group_vars={"cutover_smoke_checks": checks})
+    return bg_run(tmp_path_factory.mktemp("bg-verify-fails"), "run", "-i", str(inv), "--strategy", "bluegreen",
+                  "--ref", "release-old", "--phase", "build", "--phase", "migrate", "--phase", "swap",
+                  "--phase", "verify")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def back_to_old(verify_fails: CliRun, tmp_path_factory: pytest.TempPathFactory) -> CliRun:
     return bg_run(tmp_path_factory.mktemp("bg-rollback"), "rollback")
 
 
@@ -115,16 +133,43 @@ def test_a_broken_release_behind_the_edge_rolls_back_by_a_flip_with_no_failed_re
     assert leftovers == [], leftovers  # the failed containers are removed (their log lines kept)
 
 
-def test_rolling_back_to_a_release_of_the_old_layout_removes_the_edge_proxy(
+def test_a_failed_verify_behind_the_edge_flips_traffic_back_at_once_then_rolls_back(
+    verify_fails: CliRun, releases: dict[str, dict[str, str]]
+) -> None:
+    assert verify_fails.code == 3, explain(verify_fails)
+    assert "a check release-old never passes" in verify_fails.stdout
+    old, new = releases["old"]["sha"], releases["new"]["sha"]
+    for service, image in IMAGES.items():  # order-intake too: release-old lacks it, the rollback restores it
+        assert serving(service) == [f"{service}--{new} {image}:{new}"], service
+        code, body = health(PORTS[service])
+        assert code == 200 and body.get("status") == "ok", (service, body)
+    verify = next(d for d in verify_fails.docs() if d["phase"] == "verify")["result"]
+    assert verify["flipped_back"] == ["files-api", "quote-page"], verify  # in the rescue, before the rollback play
+    for service in LEGACY:  # release-old ran as <service>--<old>.b: the kept old-layout container keeps its name
+        assert status_of(f"{service}--{old}") == f"{IMAGES[service]}:{old} exited", service
+        assert status_of(f"{service}--{old}.b") == "", service  # the failed containers are removed
+    rollback = next(d for d in verify_fails.docs() if d["phase"] == "rollback")["result"]
+    assert rollback["outcome"] == "rolled_back", rollback
+
+
+def test_rolling_back_to_a_release_of_the_old_layout_runs_its_image_behind_the_edge_proxy(
     back_to_old: CliRun, releases: dict[str, dict[str, str]]
 ) -> None:
     assert back_to_old.code == 0, explain(back_to_old)
-    old = releases["old"]["sha"]
-    assert status_of("mint-edge") == ""
+    old, new = releases["old"]["sha"], releases["new"]["sha"]
+    assert status_of("mint-edge").endswith(" running")  # the edge keeps the ports: the way back is a flip
     for service, legacy in LEGACY.items():
-        assert status_of(legacy) == f"{IMAGES[service]}:{old} running", legacy
+        assert serving(service) == [f"{service}--{old}.b {IMAGES[service]}:{old}"], service
+        assert status_of(legacy) == "", legacy
+        assert status_of(f"{service}--{old}") == f"{IMAGES[service]}:{old} exited", service  # kept as it was
+        assert status_of(f"{service}--{new}") == f"{IMAGES[service]}:{new} exited", service  # kept for the way back
+        ports = json.loads(host_docker("inspect", "-f", "{{json .HostConfig.PortBindings}}",
+                                       f"{service}--{old}.b").stdout)  # fmt: skip
+        assert not ports, ports  # the clone publishes nothing
         code, body = health(PORTS[service])
         assert code == 200 and body.get("status") == "ok", (service, body)
     assert serving("order-intake") == []  # release-old has no order-intake
-    ports = json.loads(host_docker("inspect", "-f", "{{json .HostConfig.PortBindings}}", "mint-artwork").stdout)
-    assert "3500/tcp" in ports, ports
+    live = json.loads(host_docker("exec", "mint-edge", "cutover-edge", "show").stdout)["services"]
+    assert live["files-api"]["live"] == f"files-api--{old}.b:3500", live
+    recert = next(d for d in back_to_old.docs() if d["phase"] == "recert")["result"]
+    assert recert["drift"] == [], recert

@@ -100,6 +100,9 @@ def test_rollback_seconds_from_failed_task_to_last_restore() -> None:
     assert bs.rollback_seconds(failing, rollback) == 3.5
     assert bs.rollback_seconds([], rollback) is None
     assert bs.rollback_seconds(failing, []) is None
+    # Blue/green: the rescue's flip back at once ends the outage, before the rollback play.
+    flip_back = _event("runner_on_ok", "Flip the services on the edge at once - files-api", "2026-11-30T10:00:06+00:00")
+    assert bs.rollback_seconds([*failing, flip_back], rollback) == 0.5
 
 
 def test_json_shape_has_the_strategies_rollback_and_the_broken_runs_apart() -> None:

@@ -94,6 +94,19 @@ def test_the_same_spec_behind_the_edge_is_unchanged_and_a_new_config_of_the_same
     )
 
 
+def test_a_new_container_never_takes_the_name_of_a_container_state_keeps_for_a_rollback() -> None:
+    # Back to release aaa1111, whose old-layout container is kept (stopped) as ledger--aaa1111.
+    state = {"current": {"release": "bbb2222", "services": {"ledger": {"container": NEW, "edge": True}}},
+             "previous": {"release": "aaa1111", "services": {"ledger": {"container": OLD, "original_name": "ledger"}}}}
+    assert f"{OLD}.b" in swap.cutover_swap_candidates(SERVICES, state, "aaa1111")
+    containers = {NEW: container(NEW, "shop/ledger:bbb2222"), OLD: container(OLD, "shop/ledger:aaa1111", running=False)}
+    entry = plan(state, containers, release="aaa1111")[0]
+    assert (entry["container"], entry["stale"], entry["kept_container"]) == (f"{OLD}.b", "", NEW)
+    # A leftover nobody records under the free name is stale: removed before the start.
+    containers[f"{OLD}.b"] = container(f"{OLD}.b", "shop/ledger:aaa1111", running=False)
+    assert plan(state, containers, release="aaa1111")[0]["stale"] == f"{OLD}.b"
+
+
 def test_recreate_is_refused_on_a_host_behind_the_edge() -> None:
     state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": OLD, "edge": True}}}}
     assert "use bluegreen" in swap.cutover_swap_layout_problem(state, "recreate")
@@ -186,23 +199,76 @@ def test_a_failed_verify_flips_back_to_the_running_kept_container_then_removes_t
     )
 
 
-def test_undoing_a_hand_over_goes_back_to_the_old_layout_without_the_edge() -> None:
-    state = {"current": {"release": "aaa1111", "services": {"ledger": {"container": "ledger"}}},
-             "in_progress": {"target": "bbb2222", "swapped": {
-                 "ledger": {"kept_container": OLD, "original_name": "ledger", "new": False, "edge": True,
-                            "kept_behind_edge": False, "container": NEW, "release": "aaa1111"}}}}  # fmt: skip
-    containers = {
-        OLD: container(OLD, "x", running=False),
-        NEW: container(NEW, "y"),
-    }
+def test_the_rescue_flips_back_at_once_to_running_kept_containers_and_takes_added_ones_off() -> None:
+    state = {"in_progress": {"target": "bbb2222", "swapped": {
+        "ledger": {"kept_container": OLD, "new": False, "edge": True, "kept_behind_edge": True, "container": NEW},
+        "cart": {"kept_container": None, "new": True, "edge": True, "container": "cart--bbb2222"},
+        "legacy": {"kept_container": "legacy--aaa1111", "new": False, "edge": True, "kept_behind_edge": False},
+        "gone": {"kept_container": "gone--aaa1111", "new": False, "retired": True, "edge": True,
+                 "kept_behind_edge": True},
+        "plain": {"kept_container": "plain--aaa1111", "new": False}}}}  # fmt: skip
+    services = [*SERVICES, {"name": "legacy", "container_port": 1}, {"name": "gone", "container_port": 2},
+                {"name": "plain", "container_port": 3}]  # fmt: skip
+    assert rb.cutover_rollback_flip_back(state, services) == [
+        {"service": "ledger", "to": f"{OLD}:4100"}, {"service": "cart", "to": None}]  # fmt: skip
+    assert rb.cutover_rollback_flip_back({"in_progress": None}, services) == []
+    assert rb.cutover_rollback_flip_back({}, services) == []
+
+
+def _hand_over_in_progress() -> dict[str, Any]:
+    return {"current": {"release": "aaa1111", "services": {"ledger": {"container": "ledger"}}},
+            "in_progress": {"target": "bbb2222", "swapped": {
+                "ledger": {"kept_container": OLD, "original_name": "ledger", "new": False, "edge": True,
+                           "kept_behind_edge": False, "container": NEW, "release": "aaa1111"}}}}  # fmt: skip
+
+
+def test_undoing_a_hand_over_that_happened_runs_the_old_image_behind_the_edge_which_keeps_the_port() -> None:
+    state = _hand_over_in_progress()
+    assert f"{OLD}.b" in rb.cutover_rollback_candidates(state, "in_progress")
+    containers = {OLD: container(OLD, "x", running=False), NEW: container(NEW, "y")}
     plan_ = rb.cutover_rollback_plan(state, "in_progress", ORDER, containers, {"run_id": "R", "at": "T"})
     (step,) = plan_["steps"]
-    assert plan_["edge_down"] and step["kind"] == ""
-    assert (
-        step["remove"] == [NEW]
-        and step["renames"] == [[OLD, "ledger"]]
-        and step["start"] == "ledger"
-    )
+    assert not plan_["edge_down"] and step["kind"] == "flip"
+    assert (step["clone_from"], step["clone"], step["start"], step["flip_to"]) == (OLD, f"{OLD}.b", f"{OLD}.b",
+                                                                                   f"{OLD}.b")  # fmt: skip
+    assert step["remove_after"] == [NEW] and step["renames"] == [] and step["remove"] == []
+    assert plan_["state"]["current"]["services"]["ledger"] == {"container": f"{OLD}.b", "edge": True}
+    # The clone is there already (a second way back): it is started, not made again.
+    containers[f"{OLD}.b"] = container(f"{OLD}.b", "x", running=False)
+    (step,) = rb.cutover_rollback_plan(state, "in_progress", ORDER, containers, {"run_id": "R", "at": "T"})["steps"]
+    assert step["clone_from"] == "" and step["start"] == f"{OLD}.b"
+
+
+def test_undoing_a_hand_over_that_never_happened_leaves_the_old_layout_serving_and_the_edge_goes() -> None:
+    containers = {"ledger": container("ledger", "x"), NEW: container(NEW, "y")}
+    plan_ = rb.cutover_rollback_plan(_hand_over_in_progress(), "in_progress", ORDER, containers,
+                                     {"run_id": "R", "at": "T"})  # fmt: skip
+    (step,) = plan_["steps"]
+    assert plan_["edge_down"] and step["kind"] == "" and step["clone"] == ""
+    assert step["remove"] == [NEW] and step["renames"] == [] and step["start"] == "ledger"
+    assert plan_["state"]["current"]["services"]["ledger"] == {"container": "ledger"}
+
+
+def test_a_rollback_to_a_release_of_the_old_layout_runs_its_image_behind_the_edge() -> None:
+    state = {"current": {"release": "bbb2222", "services": {"ledger": {"container": NEW, "edge": True,
+                                                                       "image": "shop/ledger:bbb2222"}}},
+             "previous": {"release": "aaa1111", "services": {"ledger": {
+                 "container": OLD, "original_name": "ledger", "image": "shop/ledger:aaa1111"}}},
+             "history": []}  # fmt: skip
+    assert f"{OLD}.b" in rb.cutover_rollback_candidates(state, "exchange")
+    containers = {OLD: container(OLD, "x", running=False), NEW: container(NEW, "y")}
+    plan_ = rb.cutover_rollback_plan(state, "exchange", ORDER, containers, {"run_id": "R", "at": "T", "reason": "r"})
+    (step,) = plan_["steps"]
+    assert not plan_["edge_down"] and step["kind"] == "flip" and step["restored"]
+    assert (step["clone_from"], step["flip_to"], step["stop_after"]) == (OLD, f"{OLD}.b", NEW)
+    current, previous = plan_["state"]["current"], plan_["state"]["previous"]
+    assert current["services"]["ledger"] == {"container": f"{OLD}.b", "image": "shop/ledger:aaa1111",
+                                             "image_id": None, "edge": True}  # fmt: skip
+    assert previous["services"]["ledger"]["container"] == NEW and previous["services"]["ledger"]["edge"]
+    # Neither the kept container nor its clone is there: refused, nothing done.
+    (step,) = rb.cutover_rollback_plan(state, "exchange", ORDER, {NEW: container(NEW, "y")},
+                                       {"run_id": "R", "at": "T", "reason": "r"})["steps"]  # fmt: skip
+    assert "no such container" in step["refuse"]
 
 
 def test_a_rollback_after_commit_behind_the_edge_flips_and_keeps_the_release_it_leaves() -> None:
@@ -305,3 +371,25 @@ def test_recert_after_a_rollback_to_the_old_layout_checks_the_legacy_container_w
     current = {"release": "aaa1111", "services": {"cart": {"container": "shop-cart-old"}}}
     found = recert.cutover_recert(containers, SERVICES[1:], current, "shop", "/opt", [], {}, {"held": False})
     assert found["drift"] == [] and found["serving"] == 1
+
+
+def test_the_clone_of_a_kept_old_layout_container_publishes_nothing_and_leaves_the_service_alias_to_the_edge() -> None:
+    inspect = {
+        "Id": "0123456789abcdef", "Name": f"/{OLD}",
+        "Config": {"Hostname": "0123456789ab", "Image": "shop/ledger:aaa1111", "Env": ["TOKEN=s3cret"],
+                   "Labels": {"team": "shop"}, "ExposedPorts": {"4100/tcp": {}}},
+        "HostConfig": {"NetworkMode": "shop",
+                       "PortBindings": {"4100/tcp": [{"HostIp": "127.0.0.1", "HostPort": "4100"}]},
+                       "RestartPolicy": {"Name": "unless-stopped"}, "PublishAllPorts": False},
+        "NetworkSettings": {"Networks": {
+            "store": {"Aliases": ["ledger", "ledger-db-client"]},
+            "shop": {"Aliases": ["ledger", "0123456789ab", "ledger-api"]}}},
+    }  # fmt: skip
+    clone = rb.cutover_rollback_clone(inspect, "ledger", "shop", "aaa1111")
+    body = clone["create"]
+    assert "Hostname" not in body and body["Image"] == "shop/ledger:aaa1111" and body["Env"] == ["TOKEN=s3cret"]
+    assert body["HostConfig"]["PortBindings"] == {} and body["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert body["Labels"] == {"team": "shop", "cutover.project": "shop", "cutover.service": "ledger",
+                              "cutover.release": "aaa1111", "cutover.cloned-from": OLD}  # fmt: skip
+    assert body["NetworkingConfig"] == {"EndpointsConfig": {"shop": {"Aliases": ["ledger-api"]}}}
+    assert clone["connect"] == [{"network": "store", "aliases": ["ledger-db-client"]}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -243,3 +244,98 @@ def test_settings_differ() -> None:
     plan = _plan()
     assert not plan_mod.cutover_edge_settings_differ(plan, {"timeouts": TIMEOUTS, "drain_timeout_s": 30})
     assert plan_mod.cutover_edge_settings_differ(plan, {"timeouts": TIMEOUTS, "drain_timeout_s": 10})
+
+
+# ------------------------------------------------------- flips against a fake runtime API
+class FakeHaproxy:
+    """Just enough of HAProxy 2.6's runtime API for switch()/finish(): servers per backend with
+    address, admin state (maint 0x01, drain 0x08) and sessions that end after `busy_polls` stats."""
+
+    def __init__(self, live: dict[str, tuple[str, str, int]], busy_polls: int = 2) -> None:
+        self.servers = {}
+        for svc, (slot, addr, port) in live.items():
+            be = edge.backend_name(svc)
+            self.servers[be] = {s: {"addr": "127.0.0.1", "port": 1, "admin": 0x01, "scur": 0} for s in edge.SLOTS}
+            self.servers[be][slot] = {"addr": addr, "port": port, "admin": 0, "scur": 1}
+        self.busy_polls, self.log = busy_polls, []  # type: list[str]
+
+    def __call__(self, command: str, timeout: float = 5.0) -> str:
+        self.log.append(command)
+        if command.startswith("show servers state"):
+            rows = [f"1 {be} 1 {slot} {s['addr']} 2 {s['admin']} 1 1 4 1 0 0 0 0 0 0 - {s['port']} - 0 0 - - 0"
+                    for be, slots in self.servers.items() for slot, s in slots.items()]
+            return "1\n# " + _COLUMNS + "\n" + "\n".join(rows) + "\n"
+        if command == "show stat":
+            self.busy_polls -= 1
+            rows = [f"{be},{slot},0,0,{s['scur'] if self.busy_polls >= 0 else 0},0,,0"
+                    for be, slots in self.servers.items() for slot, s in slots.items()]
+            return "# pxname,svname,qcur,qmax,scur,smax,slim,stot\n" + "\n".join(rows) + "\n"
+        words = command.split()  # set server be/slot addr IP port P | state ready|drain|maint
+        be, slot = words[2].split("/")
+        srv = self.servers[be][slot]
+        if words[3] == "addr":
+            srv.update(addr=words[4], port=int(words[6]))
+        else:
+            srv["admin"] = {"ready": 0, "drain": 0x08, "maint": 0x01}[words[4]]
+        return ""
+
+
+@pytest.fixture
+def fake_edge(tmp_path: Any, monkeypatch: Any) -> FakeHaproxy:
+    model = copy.deepcopy(MODEL)
+    model["services"][1]["live"] = "quote-page--abc123:3400"
+    (tmp_path / "model.json").write_text(json.dumps(model))
+    for name, path in {"MODEL_FILE": "model.json", "RUNTIME_FILE": "runtime.json", "CFG_FILE": "haproxy.cfg"}.items():
+        monkeypatch.setattr(edge, name, str(tmp_path / path))
+    ips = {"files-api--abc123": "172.18.0.3", "quote-page--abc123": "172.18.0.4",
+           "files-api--def456": "172.18.0.5", "quote-page--def456": "172.18.0.6"}  # fmt: skip
+    monkeypatch.setattr(edge, "resolve", lambda host: ips[host])
+    fake = FakeHaproxy({"files-api": ("a", "172.18.0.3", 3500), "quote-page": ("a", "172.18.0.4", 3400)})
+    monkeypatch.setattr(edge, "api", fake)
+    monkeypatch.setattr(edge.time, "sleep", lambda _s: None)
+    return fake
+
+
+def test_flips_switch_every_service_before_draining_any(fake_edge: FakeHaproxy,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert edge.main(["flips", "files-api=files-api--def456:3500", "quote-page=none", "gone=none"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["changed"] is True and out["skipped"] == {"gone": "not on the edge"}
+    by_service = {f["service"]: f for f in out["flips"]}
+    assert by_service["files-api"]["to"] == "files-api--def456:3500" and by_service["files-api"]["drained"]
+    assert by_service["quote-page"]["to"] is None and by_service["quote-page"]["changed"]
+    sets = [c for c in fake_edge.log if c.startswith("set server")]
+    first_stat = fake_edge.log.index("show stat")
+    # Both switches (the new server ready, the old ones to drain) come before the first drain poll.
+    assert [c for c in fake_edge.log[:first_stat] if c.startswith("set server")] == [
+        "set server be_files-api/b addr 172.18.0.5 port 3500", "set server be_files-api/b state ready",
+        "set server be_files-api/a state drain", "set server be_quote-page/a state drain"]  # fmt: skip
+    assert sets[-2:] == ["set server be_files-api/a state maint", "set server be_quote-page/a state maint"]
+    model = json.loads(Path(edge.MODEL_FILE).read_text())
+    assert {s["name"]: (s["live"], s["slot"]) for s in model["services"]} == {
+        "files-api": ("files-api--def456:3500", "b"), "quote-page": (None, "a")}  # fmt: skip
+    assert "server b files-api--def456:3500" in Path(edge.CFG_FILE).read_text()
+
+
+def test_a_flip_to_the_live_server_changes_nothing(fake_edge: FakeHaproxy,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert edge.main(["flip", "files-api", "files-api--abc123:3500"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["changed"] is False and out["from"] == "files-api--abc123:3500"
+    assert not [c for c in fake_edge.log if c.startswith("set server")]
+
+
+@pytest.mark.parametrize("pair", ["files-api", "=x:1", "files-api=", "files-api=host"])
+def test_a_malformed_flip_pair_is_named(pair: str) -> None:
+    with pytest.raises(edge.EdgeError, match=r"(?i)host:port"):
+        edge.parse_pairs([pair])
+
+
+def test_flip_pairs_and_error_filters() -> None:
+    flips = [{"service": "files-api", "to": "files-api--abc:3500"}, {"service": "order-intake", "to": None}]
+    assert plan_mod.cutover_edge_flip_pairs(flips) == ["files-api=files-api--abc:3500", "order-intake=none"]
+    with pytest.raises(plan_mod.AnsibleFilterError, match=r"cutover_edge_flips\[0\].to: expected host:port"):
+        plan_mod.cutover_edge_flip_pairs([{"service": "x", "to": "nowhere"}])
+    assert plan_mod.cutover_edge_error('{"error": "unknown service"}', "x") == "unknown service"
+    assert plan_mod.cutover_edge_error("", "exec failed") == "exec failed"
+    assert plan_mod.cutover_edge_error("", "") == "no answer"

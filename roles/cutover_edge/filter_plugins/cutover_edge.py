@@ -14,6 +14,8 @@
   cutover_edge_merge_live(model, show) -> model whose services keep the live server a running
       edge reports (``show``: the output of `cutover-edge show`), where it has one.
   cutover_edge_live_map(show) -> {service: "host:port" | None}
+  cutover_edge_flip_pairs(flips) -> ["service=host:port" | "service=none"] for `cutover-edge flips`
+  cutover_edge_error(stdout, fallback) -> the control program's {"error"} text, else the fallback
 """
 
 from __future__ import annotations
@@ -192,6 +194,33 @@ def cutover_edge_settings_differ(plan: Any, show: Any) -> bool:
     return bool(current != plan["settings"])
 
 
+def cutover_edge_flip_pairs(flips: Any) -> list[str]:
+    """[{service, to}] -> the arguments of `cutover-edge flips` (to: "host:port", or none/"none")."""
+    pairs = []
+    for i, flip in enumerate(flips or []):
+        if not isinstance(flip, dict) or not flip.get("service"):
+            raise AnsibleFilterError(f"cutover_edge_flips[{i}]: needs a service, got {flip!r}")
+        target = flip.get("to") or "none"
+        if target != "none" and not _HOSTPORT.match(str(target)):
+            raise AnsibleFilterError(f"cutover_edge_flips[{i}].to: expected host:port or none, got {target!r}")
+        pairs.append(f"{flip['service']}={target}")
+    return pairs
+
+
+def cutover_edge_error(stdout: Any, fallback: Any = "") -> str:
+    """What the control program said went wrong: its {"error": ...}, else its output, else fallback."""
+    text = str(stdout or "").strip()
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(doc, dict) and doc.get("error"):
+            return str(doc["error"])
+        return text
+    return text or str(fallback or "no answer")
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -201,4 +230,6 @@ class FilterModule:
             "cutover_edge_live_map": cutover_edge_live_map,
             "cutover_edge_merge_live": cutover_edge_merge_live,
             "cutover_edge_settings_differ": cutover_edge_settings_differ,
+            "cutover_edge_flip_pairs": cutover_edge_flip_pairs,
+            "cutover_edge_error": cutover_edge_error,
         }

@@ -1,7 +1,7 @@
 """The swap's decisions, kept out of Jinja: what happens to each service, and why a new
 container failed.
 
-  cutover_swap_candidates(services, state)     -> container names that may serve a service
+  cutover_swap_candidates(services, state, release="") -> container names to inspect
   cutover_swap_plan(services, order, release, state, containers, env_checksums, settings)
                                                -> one entry per service, in dependency order
                                                   (settings.absent: the services not in the
@@ -53,11 +53,36 @@ def _candidates_of(svc: dict[str, Any], state: Any) -> list[str]:
     return names
 
 
-def cutover_swap_candidates(services: list[dict[str, Any]], state: Any) -> list[str]:
+_RELEASE_SUFFIXES = ("", ".b", ".c", ".d")
+
+
+def cutover_swap_candidates(services: list[dict[str, Any]], state: Any, release: str = "") -> list[str]:
+    """The names to inspect: those that may serve a service, and (blue/green, with the release)
+    the names its new container may take, to know which exist."""
     names: list[str] = []
     for svc in services:
         names.extend(n for n in _candidates_of(svc, state) if n not in names)
+        if release:
+            names.extend(f"{svc['name']}--{release}{suffix}" for suffix in _RELEASE_SUFFIXES)
     return names
+
+
+def _state_containers(state: Any, service: str) -> set[str]:
+    """The containers state.json names for a service (the current and the previous release's)."""
+    names = set()
+    for release in ("current", "previous"):
+        entry = _mapping(_mapping(_mapping(_mapping(state).get(release)).get("services")).get(service))
+        names |= {str(entry[k]) for k in ("container", "original_name") if entry.get(k)}
+    return names
+
+
+def _release_container(name: str, release: str, avoid: set[str]) -> str:
+    """<service>--<release>, or .b/.c/.d after it, whichever is not a name to avoid: the current and
+    kept containers, and every container state.json keeps for a rollback (never replaced)."""
+    for suffix in _RELEASE_SUFFIXES:
+        if f"{name}--{release}{suffix}" not in avoid:
+            return f"{name}--{release}{suffix}"
+    raise ValueError(f"{name}: every name for release {release} is taken ({', '.join(sorted(avoid))})")
 
 
 def _bluegreen(settings: dict[str, Any]) -> bool:
@@ -133,7 +158,8 @@ def _plan_entry(
     hash_ = config_hash(spec)
     current, current_name, from_image, current_release = _current_of(svc, state, containers)
     if _bluegreen(settings):
-        return _bluegreen_entry(svc, spec, hash_, (current, current_name, from_image, current_release), containers)
+        return _bluegreen_entry(svc, spec, hash_, (current, current_name, from_image, current_release), containers,
+                                state)
     serving = containers.get(name) if isinstance(containers.get(name), dict) else None
     action = "unchanged" if _serves_spec(serving, hash_) else "replaced" if current else "added"
     kept = f"{name}--{current_release}" if current and action != "unchanged" else None
@@ -191,6 +217,7 @@ def _bluegreen_entry(
     hash_: str,
     found: tuple[dict[str, Any] | None, str, Any, str],
     containers: dict[str, Any],
+    state: Any,
 ) -> dict[str, Any]:
     """Blue/green: the new container <service>--<release> starts beside the one that serves,
     the edge proxy flips to it, and the old one keeps running until verify has passed.
@@ -205,9 +232,8 @@ def _bluegreen_entry(
         return _entry(svc, spec, hash_, "unchanged", None, current_name, found, line, {"edge": True})
     handover = bool(current) and not _behind_edge(svc, current_name)
     kept = (f"{name}--{current_release}" if handover else current_name) if current else None
-    container = f"{name}--{spec['release']}"
-    if container in (kept, current_name):  # the same release again, with a changed config
-        container += ".b"
+    # The same release again with a changed config, or a release whose kept container has its name.
+    container = _release_container(name, spec["release"], {kept or "", current_name, *_state_containers(state, name)})
     if current:
         how = "hand the port over to the edge, " if handover else ""
         line = f"{name}: replaced {from_image} -> {spec['image']} as {container}, {how}keep {kept} (blue/green)"

@@ -11,6 +11,9 @@ Every subcommand prints ONE JSON object on stdout (an error: {"error": ...} and 
   flip SVC HOST:PORT [--drain-timeout S]
                                        switch SVC to HOST:PORT through the runtime API: the idle slot
                                        gets the new address and goes ready, the old one drains, then maint
+  flips SVC=HOST:PORT|none ... [--drain-timeout S]
+                                       several flips at once (a rollback's flip back): every switch
+                                       first, then one drain for all; {"flips": [...], "skipped", "changed"}
   reload --model JSON                  new settings (live servers kept), re-render, graceful reload (SIGUSR2)
 
 The model (docs/DESIGN.md "Edge proxy"):
@@ -368,27 +371,43 @@ def cmd_show(_args: argparse.Namespace) -> dict[str, Any]:
     return {"services": services, "timeouts": model["timeouts"], "drain_timeout_s": model["drain_timeout_s"]}
 
 
-def cmd_flip(args: argparse.Namespace) -> dict[str, Any]:
-    started = time.monotonic()
-    model = load_model()
-    svc = next((s for s in model["services"] if s["name"] == args.service), None)
+def find_service(model: dict[str, Any], name: str) -> dict[str, Any]:
+    svc = next((s for s in model["services"] if s["name"] == name), None)
     if svc is None:
         known = ", ".join(s["name"] for s in model["services"]) or "none"
-        raise EdgeError(f"unknown service {args.service!r} (the edge fronts: {known})")
+        raise EdgeError(f"unknown service {name!r} (the edge fronts: {known})")
+    return svc
+
+
+def switch(model: dict[str, Any], runtime: dict[str, Any], name: str, target: str) -> dict[str, Any]:
+    """The switch of one flip, through the runtime API: the idle slot gets the target's address
+    and goes ready (new requests go there at once), the live slots go to drain. `none`: every
+    slot drains, new requests get 503. Records the live name in `runtime` (not yet written).
+    Returns the flip's result plus what finish() needs: backend, the slots to drain, new slot."""
+    started = time.monotonic()
+    svc = find_service(model, name)
     be = backend_name(svc["name"])
     servers = parse_servers_state(api(f"show servers state {be}")).get(be)
     if servers is None:
         raise EdgeError(f"backend {be} is not in the running haproxy")
-    runtime = load_runtime()
     current, _slot = live_name(svc["name"], servers, runtime, svc["live"], svc["slot"])
-    if args.target == "none":
-        return take_off(model, svc, be, servers, runtime, current, args.drain_timeout)
-    host, port = split_hostport(args.target)
+    result: dict[str, Any] = {"service": svc["name"], "from": current, "changed": False, "drained": True,
+                              "drain_s": 0.0, "flip_s": 0.0, "backend": be, "old": [], "slot": None}
+    if target == "none":
+        result["to"] = None
+        old = [slot for slot in SLOTS if not servers.get(slot, {}).get("maint", True)]
+        if old:
+            for slot in old:
+                api_ok(f"set server {be}/{slot} state drain")
+            runtime[svc["name"]] = {"live": None, "addr": None, "slot": None}
+            result.update(changed=True, old=old)
+        return result
+    result["to"] = target
+    host, port = split_hostport(target)
     ip = resolve(host)
     already = is_live_target(servers, ip, port)
     if already is not None and len(live_slots(servers)) == 1:
-        return {"service": svc["name"], "from": current, "to": args.target, "changed": False,
-                "drained": True, "drain_s": 0.0, "flip_s": 0.0}
+        return result
     new = choose_idle(servers) if already is None else already
     old = [s for s in live_slots(servers) if s != new]
     # Also drain a slot still draining from an interrupted flip.
@@ -398,61 +417,88 @@ def cmd_flip(args: argparse.Namespace) -> dict[str, Any]:
     api_ok(f"set server {be}/{new} state ready")
     for slot in old:
         api_ok(f"set server {be}/{slot} state drain")
-    flip_s = time.monotonic() - started
     # Record the name now: show reports it from here on.
-    runtime[svc["name"]] = {"live": args.target, "addr": f"{ip}:{port}", "slot": new}
-    write_json(RUNTIME_FILE, runtime)
-    drained, drain_s = drain(model, be, old, args.drain_timeout)
-    # Persist for restarts and reloads (the cfg names the new live server in its slot).
-    for s in model["services"]:
-        if s["name"] == svc["name"]:
-            s["live"], s["slot"] = args.target, new
-    write_json(MODEL_FILE, model)
-    write_cfg(model)
-    return {"service": svc["name"], "from": current, "to": args.target, "changed": True,
-            "drained": drained, "drain_s": round(drain_s, 3), "flip_s": round(flip_s, 3)}
+    runtime[svc["name"]] = {"live": target, "addr": f"{ip}:{port}", "slot": new}
+    result.update(changed=True, old=old, slot=new, flip_s=round(time.monotonic() - started, 3))
+    return result
 
 
-def drain(model: dict[str, Any], be: str, old: list[str], timeout: float | None) -> tuple[bool, float]:
-    """Wait until the old slots (set to drain) have no session left, or the drain timeout
-    passes; then put them in maintenance. (drained, seconds waited)."""
+def finish(model: dict[str, Any], flips: list[dict[str, Any]], timeout: float | None) -> list[dict[str, Any]]:
+    """After the switches: wait until the old slots of every flip have no session left (bounded by
+    the drain timeout, all flips together), put them in maintenance, persist the model and the cfg
+    (for restarts and reloads: the cfg names each new live server in its slot). The flips' results."""
     drain_timeout = model["drain_timeout_s"] if timeout is None else timeout
-    drain_start = time.monotonic()
-    drained = True
-    while old:
+    pending = [(f["backend"], slot, f) for f in flips for slot in f["old"]]
+    started = time.monotonic()
+    busy_of: dict[str, int] = {}
+    while pending:
         stat = parse_stat(api("show stat"))
-        busy = sum(sessions(stat, be, slot) for slot in old)
-        if busy == 0:
-            break
-        if time.monotonic() - drain_start >= drain_timeout:
-            drained = False
+        busy_of = {}
+        for be, slot, f in pending:
+            busy_of[f["service"]] = busy_of.get(f["service"], 0) + sessions(stat, be, slot)
+        waited = time.monotonic() - started
+        for f in flips:
+            if f["old"] and busy_of.get(f["service"], 0) == 0 and "drain_done" not in f:
+                f["drain_done"] = waited
+        if not any(busy_of.values()) or waited >= drain_timeout:
             break
         time.sleep(0.1)
-    for slot in old:
+    for be, slot, _f in pending:
         api_ok(f"set server {be}/{slot} state maint")
-    return drained, round(time.monotonic() - drain_start, 3) if old else 0.0
+    waited = round(time.monotonic() - started, 3)
+    for f in flips:
+        if f["old"]:
+            f["drained"] = "drain_done" in f
+            f["drain_s"] = round(f.pop("drain_done", waited), 3)
+        if not f["changed"]:
+            continue
+        svc = find_service(model, f["service"])
+        svc["live"] = f["to"]
+        if f["slot"]:
+            svc["slot"] = f["slot"]
+    if any(f["changed"] for f in flips):
+        write_json(MODEL_FILE, model)
+        write_cfg(model)
+    return [{k: v for k, v in f.items() if k not in ("backend", "old", "slot")} for f in flips]
 
 
-def take_off(model: dict[str, Any], svc: dict[str, Any], be: str, servers: dict[str, Any],
-             runtime: dict[str, Any], current: Any, timeout: float | None) -> dict[str, Any]:
-    """`flip <svc> none`: the service has no server any more (a release without it): its
-    in-flight requests finish, new ones get 503 at once instead of waiting on a dead address."""
-    old = [slot for slot in SLOTS if not servers.get(slot, {}).get("maint", True)]
-    if not old:
-        return {"service": svc["name"], "from": current, "to": None, "changed": False,
-                "drained": True, "drain_s": 0.0, "flip_s": 0.0}
-    for slot in old:
-        api_ok(f"set server {be}/{slot} state drain")
-    runtime[svc["name"]] = {"live": None, "addr": None, "slot": None}
-    write_json(RUNTIME_FILE, runtime)
-    drained, drain_s = drain(model, be, old, timeout)
-    for s in model["services"]:
-        if s["name"] == svc["name"]:
-            s["live"] = None
-    write_json(MODEL_FILE, model)
-    write_cfg(model)
-    return {"service": svc["name"], "from": current, "to": None, "changed": True,
-            "drained": drained, "drain_s": drain_s, "flip_s": 0.0}
+def cmd_flip(args: argparse.Namespace) -> dict[str, Any]:
+    model = load_model()
+    runtime = load_runtime()
+    flip = switch(model, runtime, args.service, args.target)
+    if flip["changed"]:
+        write_json(RUNTIME_FILE, runtime)
+    return finish(model, [flip], args.drain_timeout)[0]
+
+
+def parse_pairs(pairs: list[str]) -> list[tuple[str, str]]:
+    """['svc=host:port', 'svc2=none'] -> [(svc, target)]; a clear error for a malformed pair."""
+    out = []
+    for pair in pairs:
+        name, sep, target = pair.partition("=")
+        if not sep or not name or not target:
+            raise EdgeError(f"not SERVICE=HOST:PORT or SERVICE=none: {pair!r}")
+        if target != "none":
+            split_hostport(target)
+        out.append((name, target))
+    return out
+
+
+def cmd_flips(args: argparse.Namespace) -> dict[str, Any]:
+    """Several flips at once (a rollback's flip back): every switch first, then one drain for all.
+    A service the edge does not front is reported as skipped (it was never flipped)."""
+    model = load_model()
+    runtime = load_runtime()
+    flips, skipped = [], {}
+    for name, target in parse_pairs(args.pairs):
+        if not any(s["name"] == name for s in model["services"]):
+            skipped[name] = "not on the edge"
+            continue
+        flips.append(switch(model, runtime, name, target))
+    if any(f["changed"] for f in flips):
+        write_json(RUNTIME_FILE, runtime)
+    done = finish(model, flips, args.drain_timeout)
+    return {"flips": done, "skipped": skipped, "changed": any(f["changed"] for f in done)}
 
 
 def worker_pid() -> str:
@@ -520,10 +566,13 @@ def main(argv: list[str] | None = None) -> int:
     flip.add_argument("service")
     flip.add_argument("target", help="host:port, or none: the service has no server (503)")
     flip.add_argument("--drain-timeout", type=float, default=None)
+    flips = sub.add_parser("flips")
+    flips.add_argument("pairs", nargs="+", metavar="SERVICE=HOST:PORT|none")
+    flips.add_argument("--drain-timeout", type=float, default=None)
     reload = sub.add_parser("reload")
     reload.add_argument("--model", required=True)
     args = parser.parse_args(argv)
-    handlers = {"run": cmd_run, "show": cmd_show, "flip": cmd_flip, "reload": cmd_reload}
+    handlers = {"run": cmd_run, "show": cmd_show, "flip": cmd_flip, "flips": cmd_flips, "reload": cmd_reload}
     try:
         result = handlers[args.cmd](args)
     except EdgeError as exc:
