@@ -490,6 +490,17 @@ class StatusService(TypedDict):
     health: object  # the service's JSON answer, or null
 
 
+class RolloutPayload(TypedDict):
+    """A fleet's rollout plan (``cutover_fleet``, decided by
+    ``roles/cutover_common/filter_plugins/cutover_fleet.py``), published once by the run's start
+    play (``roles/cutover_common/tasks/run_start.yml``); a fleet's receipts carry it as ``rollout``."""
+
+    hosts: list[str]  # the play's hosts, inventory order
+    batches: list[list[str]]  # the batches in rollout order, the canary first
+    serial: list[int]  # the batch play's serial (one size per batch)
+    policy: Literal["rollback_all", "halt"]  # cutover_fleet_on_failure
+
+
 class StatusPayload(TypedDict):
     """The wrapper's own ``playbooks/status.yml`` (``cutover status``)."""
 
@@ -516,6 +527,8 @@ PAYLOADS: dict[str, Any] = {
     # A fleet (more than one host): each host's own payload of each phase (and of status),
     # {host: {phase: payload}}; the phase's own key holds the hosts' payloads merged.
     "fleet": dict[str, dict[str, object]],
+    # A fleet: the rollout plan (batches in order), from the run's start play.
+    "rollout": RolloutPayload,
 }
 """set_stats key ``cutover_<name>`` -> its payload type."""
 
@@ -657,16 +670,18 @@ def _key_path(path: str, key: str) -> str:
 
 
 def check_receipt(doc: Mapping[str, Any], *, partial: bool = False) -> list[str]:
-    """Problems of one receipt's payload (``result``). A phase that failed or was canceled
-    before its set_stats task leaves ``result: {}``: that is no problem; a done phase must
-    have published."""
+    """Problems of one receipt's payload (``result``) and, in a fleet, its ``rollout``. A phase
+    that failed or was canceled before its set_stats task leaves ``result: {}``: that is no
+    problem; a done phase must have published."""
     phase = str(doc.get("phase", ""))
     result = doc.get("result")
+    # a fleet's receipts: the run's rollout plan (absent for one host)
+    own = check_payload("rollout", doc["rollout"], partial=partial) if "rollout" in doc else []
     if result == {} and doc.get("status") != "done":
-        return []
+        return own
     if result == {}:
-        return [f"cutover_{phase}: the phase is done but published no payload"]
-    return check_payload(phase, result, partial=partial)
+        return [*own, f"cutover_{phase}: the phase is done but published no payload"]
+    return [*own, *check_payload(phase, result, partial=partial)]
 
 
 def check_artifact(artifact: Mapping[str, Any], *, partial: bool = False) -> list[str]:

@@ -82,6 +82,9 @@ class PhaseRun:
     loop_id: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     interrupted: str = ""  # the signal that stopped the wrapper (runner_status "canceled")
+    # A fleet: the run's rollout plan as its start play published it (set_stats cutover_rollout,
+    # stream.rollout); None for one host
+    rollout: dict[str, Any] | None = None
 
 
 def summarize_events(events: Iterable[Mapping[str, Any]], phase: str) -> dict[str, Any]:
@@ -220,6 +223,7 @@ def build_receipt(
         "tasks": summary["tasks"],
         "result": summary["result"],
         **({"hosts": summary["hosts"]} if summary["hosts"] else {}),
+        **({"rollout": run.rollout} if run.rollout else {}),
         **extract_highlights(run.phase, summary["result"]),
         "meta": run.meta,
         "prev_receipt": prev_receipt,

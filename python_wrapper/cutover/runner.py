@@ -260,6 +260,7 @@ def _phase_run(
     extravars: Mapping[str, Any],
     check: bool,
     interrupted: str,
+    rollout: dict[str, Any] | None = None,
 ) -> receipts.PhaseRun:
     """What one phase produced (redacted), as its receipt records it."""
     red = ctx.redactor
@@ -287,6 +288,7 @@ def _phase_run(
         ),
         loop_id=ctx.loop_id,
         interrupted=interrupted,
+        rollout=rollout,
         meta=red.data(
             {
                 "user": getpass.getuser(),
@@ -672,8 +674,9 @@ def run_stream(ctx: RunContext, phases: Sequence[str]) -> list[PhaseOutcome]:
             stdout += f"\n{ending}\n" if ending else ""
         now = datetime.now(UTC)
         span = (segment.started or now, segment.finished or now)
+        # a fleet: the rollout plan, published by the start play (no phase's) before any phase
         run = _phase_run(ctx, segment.phase, span, rc, status, stdout, segment.events, WHOLE_RUN,
-                         extravars, check, interrupted)  # fmt: skip
+                         extravars, check, interrupted, stream.rollout(everything))  # fmt: skip
         outcome = _outcome(ctx, run, _write_receipt(ctx, run) if ctx.write_receipts else None)
         outcomes.append(outcome)
         if ctx.after_phase:

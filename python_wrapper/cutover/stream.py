@@ -132,6 +132,13 @@ def payload(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def rollout(events: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """A fleet's rollout plan (set_stats ``cutover_rollout``), which the run's start play
+    publishes before any phase: None without one (one host)."""
+    plan = payload(events).get("cutover_rollout")
+    return dict(plan) if isinstance(plan, dict) and plan else None
+
+
 def host_stats(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """Per host: ok, changed, failures, dark, skipped, rescued, ignored - of these events only.
     A failure after which the host ran more tasks of the play was rescued."""

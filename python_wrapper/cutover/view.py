@@ -6,6 +6,10 @@ outcome, which phase failed, what serves now) and collects the facts the templat
 ``templates/scope.md.j2`` (the loop record) and ``templates/changepack.md.j2`` (the change
 pack) get it as ``run``. Fields that a template prints raw keep the payload's value (a table
 cell shows a non-string as JSON); the rest is ready to print.
+
+A fleet (several docker hosts: its receipts carry each host's own payload as ``hosts`` and the
+rollout plan as ``rollout``): ``fleet_view`` adds the batch order and one row per host
+(``RunView.fleet``, None for one host, whose documents stay as they were).
 """
 
 from __future__ import annotations
@@ -457,6 +461,64 @@ class ChainTip:
     hash: str
 
 
+# -- a fleet (several docker hosts): the batch order and one row per host
+
+
+@dataclass(frozen=True)
+class FleetHostRow:
+    """One host of a fleet: the release before and after the run, the image ids it built,
+    verify on it, its swap's downtime and what became of it (``outcome``, worded by the
+    template)."""
+
+    host: str
+    batch: int | None  # the number of its batch (1: the canary); None: in no batch
+    release_before: str  # "-": not recorded
+    release_after: str  # what serves on the host after the run
+    image_ids: list[tuple[str, str]]  # (service, short image id) as the host's build found them
+    swapped: bool  # its swap passed (not in check mode)
+    committed: bool  # its verify passed and committed the release
+    verified: bool | None  # verify's result on the host; None: verify did not run there
+    healthy: int
+    checked: int
+    smoke: object  # verify's smoke summary on the host; None: not recorded
+    downtime: list[DowntimeView]  # its swap's, per service
+    # committed | committed_rolled_back | failed_rolled_back | rolled_back | rollback_failed |
+    # rollback_refused | failed | not_verified | never_swapped | planned
+    outcome: str
+    failed_phase: str  # the phase that failed on this host itself, "" when none did
+    reason: str  # why, "" when none
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """One batch of the rollout (swapped and verified before the next one starts)."""
+
+    number: int  # 1: the canary
+    hosts: list[str]
+    status: str  # passed | failed | interrupted | incomplete | not_started | planned
+    failed_phase: str  # swap | verify when failed, else ""
+    failed_hosts: list[str]  # the hosts that failed themselves
+    receipts: list[PhaseRef]  # the batch's swap and verify receipts, in order
+
+    @property
+    def canary(self) -> bool:
+        return self.number == 1
+
+
+@dataclass(frozen=True)
+class FleetView:
+    """A fleet's run: the batches in rollout order and one row per host."""
+
+    policy: str | None  # cutover_fleet_on_failure; None: the receipts do not carry the plan
+    from_plan: bool  # the batches are the recorded plan's; False: read from the swap receipts
+    batches: list[BatchView]
+    hosts: list[FleetHostRow]
+
+    @property
+    def failed_batch(self) -> BatchView | None:
+        return next((b for b in self.batches if b.status in ("failed", "interrupted")), None)
+
+
 @dataclass(frozen=True)
 class RunView:
     """Everything the loop record and the change pack say about one run of a loop."""
@@ -494,6 +556,7 @@ class RunView:
     planned_images: list[PlannedImageRow]
     migration: MigrationFacts | None
     planned_migration: PlannedMigration
+    fleet: FleetView | None = None  # None: one docker host (the documents as before)
 
 
 # ---- building it ---------------------------------------------------------------------------------
@@ -883,6 +946,217 @@ def _planned_migration(plan: Mapping[str, Any]) -> PlannedMigration:
     return PlannedMigration(None, [])
 
 
+# ---- a fleet --------------------------------------------------------------------------------------
+
+BATCH_PHASES = ("swap", "verify")
+
+
+def _hosts_of(r: Receipt | None) -> dict[str, dict[str, Any]]:
+    """A fleet receipt's ``hosts``: each host's own payload of the phase ({} for one host)."""
+    hosts = r.get("hosts") if r else None
+    if not isinstance(hosts, Mapping):
+        return {}
+    return {str(h): dict(p) for h, p in hosts.items() if isinstance(p, Mapping)}
+
+
+def _rollout(receipts: Sequence[Receipt]) -> dict[str, Any]:
+    """The run's rollout plan as its receipts carry it ({} when none does: one host, or
+    receipts written before the plan was recorded)."""
+    for r in receipts:
+        plan = r.get("rollout")
+        if isinstance(plan, Mapping) and plan:
+            return dict(plan)
+    return {}
+
+
+def _names(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _receipt_hosts(r: Receipt) -> list[str]:
+    """The hosts of a receipt of the batch play: those that published a payload, then those
+    that only ran tasks (e.g. stopped at the phase start after another host's failure)."""
+    named = list(_hosts_of(r))
+    stats = r.get("stats")
+    return named + [str(h) for h in stats if str(h) not in named] if isinstance(stats, Mapping) else named
+
+
+def _batches(receipts: Sequence[Receipt], plan: Mapping[str, Any]) -> tuple[list[list[str]], bool]:
+    """The batches in rollout order, and whether they are the recorded plan's. Without a plan:
+    the hosts of each swap receipt in order (each batch has its own), which only knows the
+    batches that started."""
+    planned = [_names(b) for b in plan.get("batches") or [] if _names(b)]
+    if planned:
+        return planned, True
+    derived: list[list[str]] = []
+    for r in receipts:
+        if r.get("phase") == "swap":
+            hosts = [h for h in _receipt_hosts(r) if not any(h in b for b in derived)]
+            if hosts:
+                derived.append(hosts)
+    return derived, False
+
+
+def _host_payload(receipts: Sequence[Receipt], phase: str, host: str) -> dict[str, Any]:
+    """The host's own payload of a phase (the last receipt of the phase that has one)."""
+    found: dict[str, Any] = {}
+    for r in receipts:
+        if r.get("phase") == phase:
+            found = _hosts_of(r).get(host, found)
+    return found
+
+
+def _own_failure(receipts: Sequence[Receipt], host: str) -> tuple[str, str]:
+    """(phase, reason) of the first phase that failed on this host itself (its payload says ok
+    false; a failed receipt without its payload names it in a failed task), ("", "") if none."""
+    for r in receipts:
+        phase = str(r.get("phase"))
+        if phase == "rollback" or r.get("status") == "canceled":
+            continue
+        payload = _hosts_of(r).get(host)
+        if payload is not None:
+            if payload.get("ok") is False:
+                return phase, str(payload.get("reason") or r.get("error") or "no message")
+            continue
+        if r.get("status") == "failed":
+            for task in r.get("failed_tasks") or []:
+                if isinstance(task, Mapping) and task.get("host") == host:
+                    return phase, f"{task.get('task')}: {task.get('msg') or 'no message'}"
+    return "", ""
+
+
+def _short_id(image_id: object) -> str:
+    text = str(image_id or "")
+    return text.removeprefix("sha256:")[:12] or "-"
+
+
+def _release_after(
+    recert: RecertPayload, closeout: CloseoutPayload, rollback: RollbackPayload, new: str, before: str
+) -> str:
+    """What serves on the host after the run: recert's reading, else state.json's current
+    release, else what the rollback went back to; else ``new`` (the host's own new release when
+    it swapped and was not rolled back) or ``before``."""
+    if recert.get("release"):
+        return str(recert["release"])
+    current = (closeout.get("state") or {}).get("current")
+    if isinstance(current, Mapping) and current.get("release"):
+        return str(current["release"])
+    if rollback.get("outcome") == "rolled_back" and rollback.get("to"):
+        return str(rollback["to"])
+    return new or before
+
+
+def _host_outcome(check: bool, rollback: str, failed: str, committed: bool, swapped: bool) -> str:
+    if check:
+        return "planned"
+    if rollback in ("failed", "refused"):
+        return f"rollback_{rollback}"
+    if rollback == "rolled_back":
+        return "failed_rolled_back" if failed else "committed_rolled_back" if committed else "rolled_back"
+    if failed:
+        return "failed"
+    return "committed" if committed else "not_verified" if swapped else "never_swapped"
+
+
+def _fleet_row(
+    receipts: Sequence[Receipt], host: str, batch: int | None, release: Release, check: bool
+) -> FleetHostRow:
+    base = cast(BaselinePayload, _host_payload(receipts, "baseline", host))
+    build = cast(BuildPayload, _host_payload(receipts, "build", host))
+    swap = cast(SwapPayload, _host_payload(receipts, "swap", host))
+    ver = cast(VerifyPayload, _host_payload(receipts, "verify", host))
+    rollback = cast(RollbackPayload, _host_payload(receipts, "rollback", host))
+    current = base.get("current")
+    recorded = current.get("release") if isinstance(current, Mapping) else None
+    before = str(recorded or release.previous or "-")
+    swapped = bool(swap) and swap.get("ok") is not False and not swap.get("check_mode")
+    verified = bool(ver.get("ok")) if ver and not ver.get("check_mode") else None
+    committed = bool(verified) and ver.get("committed") is not False
+    failed_phase, reason = _own_failure(receipts, host)
+    new = str(ver.get("release") or swap.get("release") or release.release) if swapped else ""
+    health = (ver.get("health") or {}) if verified is not None else {}
+    return FleetHostRow(
+        host=host,
+        batch=batch,
+        release_before=before,
+        release_after=_release_after(
+            cast(RecertPayload, _host_payload(receipts, "recert", host)),
+            cast(CloseoutPayload, _host_payload(receipts, "closeout", host)),
+            rollback,
+            new,
+            before,
+        ),
+        image_ids=[
+            (str(i.get("service")), _short_id(i.get("image_id")))
+            for i in build.get("images") or []
+            if isinstance(i, Mapping)
+        ],
+        swapped=swapped and not check,
+        committed=committed and not check,
+        verified=verified,
+        healthy=sum(1 for v in health.values() if isinstance(v, Mapping) and v.get("ok")),
+        checked=len(health),
+        smoke=(ver.get("smoke") or {}).get("summary") if verified is not None else None,
+        downtime=[
+            DowntimeView(name, d.get("longest_gap_s", 0), d.get("failed", 0))
+            for name, d in (swap.get("downtime") or {}).items()
+            if isinstance(d, Mapping)
+        ],
+        outcome=_host_outcome(check, str(rollback.get("outcome") or ""), failed_phase, committed, swapped),
+        failed_phase=failed_phase,
+        reason=reason,
+    )
+
+
+def _batch_view(
+    number: int, hosts: list[str], receipts: Sequence[Receipt], rows: list[FleetHostRow]
+) -> BatchView:
+    mine = [r for r in receipts if r.get("phase") in BATCH_PHASES and set(_receipt_hosts(r)) & set(hosts)]
+    refs = [_phase_ref(str(r.get("phase")), r) for r in mine]
+    own = [row for row in rows if row.host in hosts]
+    failed = [row for row in own if row.failed_phase in BATCH_PHASES]
+    if failed:
+        return BatchView(number, hosts, "failed", failed[0].failed_phase, [row.host for row in failed], refs)
+    stopped = next((r for r in mine if r.get("status") != "done"), None)
+    if stopped is not None:
+        named = {str(t.get("host")) for t in stopped.get("failed_tasks") or [] if isinstance(t, Mapping)}
+        status = "interrupted" if stopped.get("status") == "canceled" else "failed"
+        failed_hosts = [h for h in hosts if h in named]
+        return BatchView(number, hosts, status, str(stopped.get("phase")), failed_hosts, refs)
+    if own and all(row.outcome == "planned" for row in own):
+        status = "planned"
+    elif not any(row.swapped for row in own):
+        status = "not_started"
+    else:
+        status = "passed" if all(row.committed for row in own) else "incomplete"
+    return BatchView(number, hosts, status, "", [], refs)
+
+
+def fleet_view(receipts: Sequence[Receipt], release: Release, meta: Mapping[str, Any]) -> FleetView | None:
+    """A fleet's batches and hosts, from each receipt's ``hosts`` (each host's own payload) and
+    the recorded rollout plan (``rollout``); None for one host (no receipt has either)."""
+    plan = _rollout(receipts)
+    if not plan and not any(_hosts_of(r) for r in receipts):
+        return None
+    batches, from_plan = _batches(receipts, plan)
+    batch_of = {h: n for n, hosts in enumerate(batches, 1) for h in hosts}
+    inventory = (meta.get("inventory") or {}).get("hosts")
+    names = [
+        *batch_of,
+        *_names(plan.get("hosts")),
+        *(str(h) for h in (inventory if isinstance(inventory, Mapping) else {})),
+        *(h for r in receipts for h in _hosts_of(r)),
+    ]
+    check = bool(receipts) and all(r.get("check_mode") for r in receipts)
+    rows = [_fleet_row(receipts, h, batch_of.get(h), release, check) for h in dict.fromkeys(names)]
+    return FleetView(
+        policy=str(plan["policy"]) if plan.get("policy") else None,
+        from_plan=from_plan,
+        batches=[_batch_view(n, hosts, receipts, rows) for n, hosts in enumerate(batches, 1)],
+        hosts=rows,
+    )
+
+
 def run_view(receipts: Sequence[Receipt], loop_id: str) -> RunView:
     """The view model of one run's documents (pure)."""
     ph = by_phase(receipts)
@@ -946,4 +1220,5 @@ def run_view(receipts: Sequence[Receipt], loop_id: str) -> RunView:
         ],
         migration=_migration_facts(ph.get("migrate"), p.migrate()),
         planned_migration=_planned_migration(plan),
+        fleet=fleet_view(receipts, release, meta),
     )

@@ -51,7 +51,7 @@ def example(annotation: Any) -> Any:
 
 
 def test_every_phase_and_the_wrappers_own_playbooks_have_a_contract() -> None:
-    assert set(contract.PAYLOADS) == {*PHASES, "rollback", "validate", "status", "fleet"}
+    assert set(contract.PAYLOADS) == {*PHASES, "rollback", "validate", "status", "fleet", "rollout"}
 
 
 @pytest.mark.parametrize("phase", sorted(contract.PAYLOADS))
