@@ -53,7 +53,7 @@ def back_to_old(limit: str | None = None) -> float:
 def on_new(host: str, ref: str) -> bool:
     """Whether the host's state.json says the release of ``ref`` serves (read over SSH by Ansible)."""
     sha = subprocess.run(
-        ["git", "-C", str(REPO / ".lab" / "workload"), "rev-parse", "--short=7", f"{ref}^{{commit}}"],
+        ["git", "-C", str(REPO / ".lab-fleet" / "workload"), "rev-parse", "--short=7", f"{ref}^{{commit}}"],
         text=True, capture_output=True, check=True,
     ).stdout.strip()  # fmt: skip
     proc = subprocess.run(

@@ -1,6 +1,7 @@
 # The fleet lab (issue 12): `make lab LAB_HOSTS=3` brings up inventory/lab-fleet (lab hosts
-# 2, 3 and 4) instead of inventory/lab (host 1); `make lab-down LAB_HOSTS=3` takes down those
-# three only. The fleet has its own lab lock, so it never waits on or blocks the single host's.
+# 2, 3 and 4, files in .lab-fleet) instead of inventory/lab (host 1, files in .lab);
+# `make lab-down LAB_HOSTS=3` takes down those three only. The fleet has its own lab lock and
+# its own files, so it never waits on, blocks or breaks the single host's lab.
 # Every ansible command of these targets reads the inventory from ANSIBLE_INVENTORY.
 LAB_HOSTS ?= 1
 ifeq ($(LAB_HOSTS),3)
@@ -11,8 +12,11 @@ else ifneq ($(LAB_HOSTS),1)
 $(error LAB_HOSTS must be 1 (inventory/lab) or 3 (inventory/lab-fleet), not '$(LAB_HOSTS)')
 endif
 
-# The fleet's integration test alone (brings the fleet lab up itself), under the fleet's lock.
+# The fleet's integration test (brings the fleet lab up itself, under the fleet's lock): a
+# piece of `make test` of its own, so it runs beside the single-host integration tests.
 FLEET_LOCK ?= /tmp/cutover-lab-fleet.lock
+TEST_TARGETS_LAST += test-fleet
+INTEGRATION_IGNORE += --ignore=tests/integration/test_fleet.py
 .PHONY: test-fleet bench-fleet
 test-fleet: setup
 	@echo "==> fleet integration test (lab hosts 2-4; flock $(FLEET_LOCK))"

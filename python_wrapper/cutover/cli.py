@@ -58,7 +58,7 @@ environment. A check whose key the host's env file lacks is skipped. Secret valu
 redacted from everything cutover writes or prints: those of cutover_secret_env, of the smoke
 checks' keys, of names that look secret and URL passwords - read from the host's
 cutover_env_file at the start of each run (kept in memory only), from this environment and
-from the lab's .lab/secrets.env.
+from the labs' .lab/secrets.env and .lab-fleet/secrets.env.
 """
 
 FILES_HELP = """\
@@ -67,6 +67,7 @@ files:
   <repo>/receipts/<id>/               receipt.md, output.txt, events.jsonl, receipt.json
   <repo>/receipts/closeout/           LOOP-<ID>.scope.md and LOOP-<ID>.changepack.md
   <repo>/.lab/secrets.env             the lab's secrets, if any (read only to redact them)
+  <repo>/.lab-fleet/secrets.env       the fleet lab's secrets, if any (the same)
 """
 
 
@@ -423,7 +424,8 @@ def _normalize_loop_id(value: str) -> str:
 def _redactor(root: Path, facts: InventoryFacts | None) -> Redactor:
     names = facts.secret_env if facts else []
     keys = facts.smoke_key_names if facts else []
-    return Redactor(collect_secrets(names, keys, [root / ".lab" / "secrets.env"]))
+    lab_secrets = [root / lab / "secrets.env" for lab in (".lab", ".lab-fleet")]
+    return Redactor(collect_secrets(names, keys, lab_secrets))
 
 
 def _finish(

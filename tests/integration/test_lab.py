@@ -76,7 +76,8 @@ def lab_host_leftovers() -> list[str]:
             continue
         if HOST_SOCKET in cmdline or f"/run/cutover-lab/h{HOST_INDEX}/" in cmdline:
             found.append(f"process {pid}: {cmdline[:80]}")
-    found += [f"lab host {i}" for i in run(["scripts/lab-host.sh", "list"]).stdout.split()]
+    # Only host 1: the fleet lab (hosts 2-4, inventory/lab-fleet) may be up beside it.
+    found += [f"lab host {i}" for i in run(["scripts/lab-host.sh", "list"]).stdout.split() if i == str(HOST_INDEX)]
     return found
 
 
