@@ -133,12 +133,19 @@ def port_taken(host: str, port: int) -> Iterator[None]:
         ssh(host, f"kill {pid}", check=False)
 
 
-def cutover(ref: str = "release-new") -> tuple[subprocess.CompletedProcess[str], str]:
-    """`cutover run` of the whole fleet; returns the process and the run id it printed."""
-    proc = run([str(REPO_ROOT / ".venv/bin/cutover"), "run", "-i", INVENTORY, "--ref", ref], check=False)
+def cutover(receipts: Path, ref: str = "release-new") -> tuple[subprocess.CompletedProcess[str], str]:
+    """`cutover run` of the whole fleet into ``receipts``; returns the process and the run id it printed."""
+    args = [str(REPO_ROOT / ".venv/bin/cutover"), "run", "-i", INVENTORY, "--ref", ref, "--receipts-dir", str(receipts)]
+    proc = run(args, check=False)
     first = proc.stdout.splitlines()[0] if proc.stdout else ""
     run_id = first.split()[2] if first.startswith("cutover run ") else ""
     return proc, run_id
+
+
+def changepack(receipts: Path) -> str:
+    """The run's change pack (closeout): its batch order and per-host table."""
+    (doc,) = (receipts / "closeout").glob("*.changepack.md")
+    return doc.read_text()
 
 
 def explain(proc: subprocess.CompletedProcess[str]) -> str:
@@ -185,10 +192,10 @@ def on_old(fleet: dict[str, str]) -> dict[str, str]:
     return fleet
 
 
-def test_a_release_failing_on_the_canary_stops_the_rollout(on_old: dict[str, str]) -> None:
+def test_a_release_failing_on_the_canary_stops_the_rollout(on_old: dict[str, str], tmp_path: Path) -> None:
     old, new = on_old["old"], on_old["new"]
     with port_taken("fleet-h2", INTAKE_PORT):
-        proc, run_id = cutover()
+        proc, run_id = cutover(tmp_path)
         images_h2 = running("fleet-h2")
     assert proc.returncode == 3, explain(proc)
     # The canary is back on the old release; the others never saw the new one.
@@ -200,18 +207,18 @@ def test_a_release_failing_on_the_canary_stops_the_rollout(on_old: dict[str, str
         assert "swap" not in phases and "verify" not in phases, (host, phases)
         assert release_recorded(host) in (old, None)
     assert any(a["phase"] == "swap" for a in audit("fleet-h2", run_id))
-    assert (state("fleet-h2").get("current") or {}).get("release") == old
+    assert release_recorded("fleet-h2") in (old, None)  # None: its first cutover, undone
     for host in HOSTS:  # every host's lock released, nothing left in flight
         assert not state(host).get("in_progress"), host
         assert ssh(host, f"test -e {ROOT_ON_HOST}/lock", check=False).returncode != 0, host
     assert new not in json.dumps({h: running(h) for h in HOSTS})
 
 
-def test_a_failure_in_the_second_batch_rolls_back_the_canary_too(on_old: dict[str, str]) -> None:
+def test_a_failure_in_the_second_batch_rolls_back_the_canary_too(on_old: dict[str, str], tmp_path: Path) -> None:
     old, new = on_old["old"], on_old["new"]
     rows_before = seed_rows()
     with port_taken("fleet-h3", INTAKE_PORT):
-        proc, run_id = cutover()
+        proc, run_id = cutover(tmp_path)
     assert proc.returncode == 3, explain(proc)
     # The canary had committed the new release before the second batch failed.
     h2 = audit("fleet-h2", run_id)
@@ -227,11 +234,18 @@ def test_a_failure_in_the_second_batch_rolls_back_the_canary_too(on_old: dict[st
     rows_after = seed_rows()
     assert set(rows_before) <= set(rows_after), sorted(set(rows_before) - set(rows_after))
     assert new not in json.dumps({h: running(h) for h in HOSTS})
+    # The change pack says which batch failed where, and that the canary went back.
+    doc = changepack(tmp_path)
+    assert "canary first; on a failure: `rollback_all`" in doc, doc
+    assert "- batch 1 (canary): fleet-h2 — passed" in doc, doc
+    assert "- batch 2: fleet-h3, fleet-h4 — FAILED in swap on fleet-h3" in doc, doc
+    h2_row = next(line for line in doc.splitlines() if line.startswith("| fleet-h2 |"))
+    assert "committed, then rolled back" in h2_row, h2_row
 
 
-def test_old_to_new_canary_first_then_the_rest(on_old: dict[str, str]) -> None:
+def test_old_to_new_canary_first_then_the_rest(on_old: dict[str, str], tmp_path: Path) -> None:
     new = on_old["new"]
-    proc, run_id = cutover()
+    proc, run_id = cutover(tmp_path)
     assert proc.returncode == 0, explain(proc)
     for host in HOSTS:
         assert on_release(host, new), f"{host}: {running(host)}"
@@ -245,3 +259,10 @@ def test_old_to_new_canary_first_then_the_rest(on_old: dict[str, str]) -> None:
     swapped = {h: min(a["ts"] for a in audit(h, run_id) if a["phase"] == "swap") for h in HOSTS}
     assert committed["fleet-h2"] < swapped["fleet-h3"], (committed, swapped)
     assert committed["fleet-h2"] < swapped["fleet-h4"], (committed, swapped)
+    # One record for the run: the batch order and a row per host on the new release.
+    doc = changepack(tmp_path)
+    assert "- batch 1 (canary): fleet-h2 — passed" in doc, doc
+    assert "- batch 2: fleet-h3, fleet-h4 — passed" in doc, doc
+    for host in HOSTS:
+        row = next(line for line in doc.splitlines() if line.startswith(f"| {host} |"))
+        assert f"→ {new}" in row and "committed" in row, row

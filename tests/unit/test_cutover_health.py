@@ -104,11 +104,19 @@ def test_a_failing_target_does_not_hold_up_the_others(base_url: str) -> None:
         ({"Running": True, "Health": {"Status": "unhealthy", "Log": [{"Output": "503\nboom"}]}}, "unhealthy"),
         ({"Running": False, "Status": "exited", "ExitCode": 3}, "exited"),
         ({"Running": False, "Status": "created"}, "waiting"),
+        ({"Running": False, "Status": "created", "ExitCode": 0, "Error": ""}, "waiting"),
+        ({"Running": False, "Status": "created", "ExitCode": 128, "Error": "port is already allocated"}, "exited"),
         (None, "waiting"),
     ],
 )
 def test_dockers_verdict_on_a_container(state: Any, verdict: str) -> None:
     assert health.docker_verdict(state)[0] == verdict
+
+
+def test_a_container_docker_could_not_start_fails_at_once_naming_why() -> None:
+    state = {"Running": False, "Status": "created", "ExitCode": 128, "Error": "bind: address already in use"}
+
+    assert health.docker_verdict(state) == ("exited", "container could not start: bind: address already in use")
 
 
 def test_the_unhealthy_verdict_quotes_the_last_check() -> None:

@@ -246,6 +246,9 @@ def docker_verdict(state: Any) -> tuple[str, str]:
         return "waiting", "container not found"
     health = (state.get("Health") or {}) if isinstance(state.get("Health"), dict) else {}
     if not state.get("Running"):
+        if state.get("Status") == "created" and (state.get("Error") or state.get("ExitCode")):
+            # Docker could not start it (e.g. its published port is taken): it never will.
+            return "exited", f"container could not start: {state.get('Error') or 'exit code ' + str(state['ExitCode'])}"
         if state.get("Status") in ("created", "restarting"):
             return "waiting", f"container {state.get('Status')}"
         return "exited", f"container {state.get('Status', '?')}, exit code {state.get('ExitCode', '?')}"
