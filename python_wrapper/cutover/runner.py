@@ -657,8 +657,15 @@ def run_stream(ctx: RunContext, phases: Sequence[str]) -> list[PhaseOutcome]:
     extravars = whole_run_extravars(ctx, phases)
     outcomes: list[PhaseOutcome] = []
     everything: list[dict[str, Any]] = []
+    # a fleet: the rollout plan, published by the start play (no phase's) before any phase
+    # ends; read from the stream once, at the first phase's end
+    rollout: dict[str, Any] | None = None
+    rollout_read = False
 
     def finish(segment: stream.Segment, ending: str = "") -> None:
+        nonlocal rollout, rollout_read
+        if not rollout_read:
+            rollout, rollout_read = stream.rollout(everything), True
         ok = stream.segment_ok(segment, check) and not ending
         stdout = stream.segment_stdout(segment)
         interrupted = ""
@@ -674,9 +681,8 @@ def run_stream(ctx: RunContext, phases: Sequence[str]) -> list[PhaseOutcome]:
             stdout += f"\n{ending}\n" if ending else ""
         now = datetime.now(UTC)
         span = (segment.started or now, segment.finished or now)
-        # a fleet: the rollout plan, published by the start play (no phase's) before any phase
         run = _phase_run(ctx, segment.phase, span, rc, status, stdout, segment.events, WHOLE_RUN,
-                         extravars, check, interrupted, stream.rollout(everything))  # fmt: skip
+                         extravars, check, interrupted, rollout)  # fmt: skip
         outcome = _outcome(ctx, run, _write_receipt(ctx, run) if ctx.write_receipts else None)
         outcomes.append(outcome)
         if ctx.after_phase:
