@@ -206,7 +206,8 @@ def test_a_release_failing_on_the_canary_stops_the_rollout(on_old: dict[str, str
         phases = {a["phase"] for a in audit(host, run_id)}
         assert "swap" not in phases and "verify" not in phases, (host, phases)
         assert release_recorded(host) in (old, None)
-    assert any(a["phase"] == "swap" for a in audit("fleet-h2", run_id))
+    h2 = audit("fleet-h2", run_id)
+    assert any(a["phase"] == "swap" for a in h2), f"{h2}\n{explain(proc)}"
     assert release_recorded("fleet-h2") in (old, None)  # None: its first cutover, undone
     for host in HOSTS:  # every host's lock released, nothing left in flight
         assert not state(host).get("in_progress"), host
