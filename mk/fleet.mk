@@ -22,6 +22,16 @@ test-fleet: setup
 	@echo "==> fleet integration test (lab hosts 2-4; flock $(FLEET_LOCK))"
 	@$(BIN)/pytest -q -m integration --durations=10 tests/integration/test_fleet.py $(PYTEST_ARGS)
 
+# The second workload's tests (greenhouse, its own inventory) on the fleet lab's first host,
+# under the fleet's lock: off the single host's lab, so they run beside its tests.
+TEST_TARGETS_LAST += test-second-workload
+INTEGRATION_IGNORE += --ignore=tests/integration/test_second_workload.py
+.PHONY: test-second-workload
+test-second-workload: setup
+	@echo "==> second workload (greenhouse) on the fleet lab's first host (flock $(FLEET_LOCK))"
+	@CUTOVER_LAB_HOSTS=3 CUTOVER_LAB_LOCK=$(FLEET_LOCK) \
+	  $(BIN)/pytest -q -m integration --durations=10 tests/integration/test_second_workload.py $(PYTEST_ARGS)
+
 # Wall time of a 3-host rolling cutover against a 1-host one, measured in the same run.
 bench-fleet: setup
 	@$(PY) benchmarks/fleet.py

@@ -26,10 +26,18 @@ from typing import IO, Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LAB_DIR = REPO_ROOT / ".lab"
-LOCK_FILE = os.environ.get("CUTOVER_LAB_LOCK", "/tmp/cutover-lab.lock")
-# Lab host 1 (inventory/lab/hosts.yml, scripts/lab-host.sh).
-HOST_INDEX = int(os.environ.get("CUTOVER_LAB_HOST_INDEX", "1"))  # which lab host the tests use
+# Which lab the session runs on: the single-host lab (inventory/lab: lab host 1, files in .lab;
+# the default) or, with CUTOVER_LAB_HOSTS=3, the fleet lab (inventory/lab-fleet: hosts 2-4,
+# files in .lab-fleet, its own lock), on its first host, which holds Postgres and the object
+# store. `make test` runs the second workload's tests there, beside the single host's tests.
+LAB_HOSTS = os.environ.get("CUTOVER_LAB_HOSTS", "1")
+FLEET_LAB = LAB_HOSTS == "3"
+LAB_DIR = REPO_ROOT / (".lab-fleet" if FLEET_LAB else ".lab")
+LOCK_FILE = os.environ.get(
+    "CUTOVER_LAB_LOCK", "/tmp/cutover-lab-fleet.lock" if FLEET_LAB else "/tmp/cutover-lab.lock"
+)
+# inventory/lab/hosts.yml, inventory/lab-fleet/hosts.yml, scripts/lab-host.sh.
+HOST_INDEX = int(os.environ.get("CUTOVER_LAB_HOST_INDEX", "2" if FLEET_LAB else "1"))  # the host the tests use
 HOST_ADDR = f"10.231.{HOST_INDEX}.2"
 HOST_NETNS = f"cutover-lab-h{HOST_INDEX}"
 HOST_SOCKET = f"/run/cutover-lab-h{HOST_INDEX}.sock"
@@ -55,8 +63,8 @@ def run(args: list[str], *, check: bool = True, timeout: float = 900, **kw: Any)
     return proc
 
 
-def make(target: str, *, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
-    return run(["make", "--no-print-directory", target], check=check, timeout=timeout)
+def make(target: str, *args: str, check: bool = True, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
+    return run(["make", "--no-print-directory", target, *args], check=check, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -79,10 +87,39 @@ def lab_lock() -> Iterator[None]:
         handle.close()
 
 
+def fleet_lab_up() -> bool:
+    """The fleet lab answers: each host's engine is up, each host's services answer over SSH and
+    fleet-h2's Postgres is healthy. One look per host instead of a converging
+    `make lab LAB_HOSTS=3` (~100 s even when nothing changes)."""
+    keys = REPO_ROOT / ".lab-fleet" / "ssh"
+    if not (keys / "known_hosts").exists():
+        return False
+    for index in (2, 3, 4):
+        if run(["scripts/lab-host.sh", "status", str(index)], check=False).returncode != 0:
+            return False
+        look = "curl -sf -m 5 -o /dev/null http://127.0.0.1:3500/health && curl -sf -m 5 -o /dev/null http://127.0.0.1:3341/health"
+        if index == 2:
+            look += " && docker inspect -f '{{.State.Health.Status}}' mint-postgres | grep -qx healthy"
+        args = ["ssh", "-i", str(keys / "id_ed25519"), "-o", f"UserKnownHostsFile={keys / 'known_hosts'}",
+                "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "ConnectTimeout=10", f"deploy@10.231.{index}.2",
+                f"sudo -n sh -c {shlex.quote(look)}"]  # fmt: skip
+        try:
+            if run(args, check=False, timeout=60).returncode != 0:
+                return False
+        except subprocess.TimeoutExpired:
+            return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def lab(lab_lock: None) -> Path:
-    """Make sure the lab is up (runs `make lab` once per session); returns the .lab dir."""
-    make("lab")
+    """Make sure the lab is up (`make lab` once per session, `make lab LAB_HOSTS=3` for the fleet
+    lab unless it answers already); returns its files' dir (.lab or .lab-fleet)."""
+    if not FLEET_LAB:
+        make("lab")
+    elif not fleet_lab_up():
+        make("lab", "LAB_HOSTS=3", timeout=1800)
     return LAB_DIR
 
 

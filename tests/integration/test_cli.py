@@ -1,8 +1,8 @@
 """`cutover` through its console script on the real lab: a good run, a broken run with its
 rollback, the receipts chain, and no lab secret in anything the wrapper writes or prints.
 
-Each scenario starts from `make lab-reset` (old release). The `lab` fixture holds the shared
-lab lock for the session.
+The good run starts from `make lab-reset` (old release), the broken one from where the good
+run ended. The `lab` fixture holds the shared lab lock for the session.
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ def good_run(
 @pytest.fixture(scope="module")
 def broken_run(good_run: CliRun, releases: dict[str, dict[str, str]],
                tmp_path_factory: pytest.TempPathFactory) -> CliRun:  # fmt: skip
-    make("lab-reset")
+    # From where the good run left the host (the new release): a broken release rolls back
+    # to whatever served before it, so this needs no reset of its own.
     receipts = tmp_path_factory.mktemp("receipts-broken")
     proc = cutover(
         "run", "--ref", releases["broken"]["tag"], "--receipts-dir", str(receipts)

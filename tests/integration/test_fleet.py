@@ -27,6 +27,8 @@ from typing import IO, Any
 
 import pytest
 
+from tests.conftest import fleet_lab_up
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -152,17 +154,6 @@ def explain(proc: subprocess.CompletedProcess[str]) -> str:
     return f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-8000:]}\n--- stderr\n{proc.stderr[-3000:]}"
 
 
-def _host_up(host: str) -> bool:
-    if run(["scripts/lab-host.sh", "status", str(HOSTS[host])], check=False).returncode != 0:
-        return False
-    if not (LAB_DIR / "ssh" / "known_hosts").exists():
-        return False
-    try:
-        return health(host, 3500)[0] == 200 and health(host, 3341)[0] == 200
-    except (subprocess.SubprocessError, AssertionError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[dict[str, str]]:
     """The fleet lab up (once per module), under the fleet's own lock; the releases' SHAs."""
@@ -171,9 +162,7 @@ def fleet() -> Iterator[dict[str, str]]:
         handle = open(FLEET_LOCK, "a")  # noqa: SIM115 - held for the module
         fcntl.flock(handle, fcntl.LOCK_EX)
     try:
-        # One look per host (engine up, SSH, the old layout's services healthy) instead of a
-        # converging `make lab LAB_HOSTS=3` (~100 s even when nothing changes).
-        if not all(_host_up(host) for host in HOSTS):
+        if not fleet_lab_up():
             run(["make", "--no-print-directory", "lab", "LAB_HOSTS=3"], timeout=1800)
         yield {"old": sha("release-old"), "new": sha("release-new")}
     finally:

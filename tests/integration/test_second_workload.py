@@ -8,12 +8,15 @@ database, schema and ledger; its secrets exist only in the env file on the host.
 swaps blue/green: its containers are named <service>--<release> behind the edge proxy
 greenhouse-edge, which holds the ports; no request fails while a release is swapped in.
 
-The tests of this file run in order and build on each other (one lab, one history).
+The tests of this file run in order and build on each other (one lab, one history). `make test`
+runs them on the fleet lab's first host (CUTOVER_LAB_HOSTS=3, tests/conftest.py), beside the
+single host's tests; the inventory follows the session's lab (GH_LAB_ENV).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -21,12 +24,24 @@ from pathlib import Path
 import pytest
 from cutover import contract
 
-from tests.conftest import LAB_DIR, REPO_ROOT, SshRunner, health, host_docker, read_env_file, run, ssh_args
+from tests.conftest import (
+    HOST_INDEX,
+    LAB_DIR,
+    REPO_ROOT,
+    SshRunner,
+    health,
+    host_docker,
+    read_env_file,
+    run,
+    ssh_args,
+)
 from tests.integration.test_cli import CliRun, cutover
 
 pytestmark = pytest.mark.integration
 
 INVENTORY = REPO_ROOT / "examples" / "greenhouse" / "inventory"
+# The lab the inventory points at (its hosts.yml reads these): the session's.
+GH_LAB_ENV = {"CUTOVER_LAB_DIR": LAB_DIR.name, "CUTOVER_LAB_HOST_INDEX": str(HOST_INDEX)}
 ENV_FILE = "/etc/greenhouse/greenhouse.env"
 PORTS = {"gh-sensors": 4101, "gh-climate": 4102, "gh-dashboard": 4103, "gh-alerts": 4104}
 IMAGES = {"gh-sensors": "greenhouse/sensors", "gh-climate": "greenhouse/climate",
@@ -65,7 +80,7 @@ def no_request_failed(result: CliRun) -> None:
 
 
 def gh_run(receipts: Path, *args: str) -> CliRun:
-    proc = cutover(*args, "-i", str(INVENTORY), "--receipts-dir", str(receipts))
+    proc = cutover(*args, "-i", str(INVENTORY), "--receipts-dir", str(receipts), env=GH_LAB_ENV)
     return CliRun(proc.returncode, proc.stdout, proc.stderr, receipts)
 
 
@@ -84,7 +99,7 @@ def releases(lab: Path) -> dict[str, dict[str, str]]:
          "--dest", str(LAB_DIR / "greenhouse")])  # fmt: skip
     prepare = REPO_ROOT / "examples" / "greenhouse" / "lab-prepare.yml"
     playbook = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
-    run([str(playbook), "-i", str(INVENTORY), str(prepare), "-e", "gh_reset=true"])
+    run([str(playbook), "-i", str(INVENTORY), str(prepare), "-e", "gh_reset=true"], env={**os.environ, **GH_LAB_ENV})
     data: dict[str, dict[str, str]] = json.loads((LAB_DIR / "greenhouse-releases.json").read_text())
     return data
 
@@ -247,7 +262,7 @@ def test_going_back_to_the_release_without_the_service_removes_it(
     assert serving_image("gh-alerts") == ""
     recert = phase(back_to_v1, "recert")["result"]
     assert recert["ok"] and recert["drift"] == [], recert
-    status = cutover("status", "-i", str(INVENTORY))
+    status = cutover("status", "-i", str(INVENTORY), env=GH_LAB_ENV)
     assert status.returncode == 0, status.stderr
     alerts_row = next(line for line in status.stdout.splitlines() if line.startswith("gh-alerts"))
     assert alerts_row.endswith("not in the current release"), status.stdout
