@@ -280,22 +280,28 @@ cmd_peer() {
     for rule in "cutlab-h$i cutlab-h$j" "cutlab-h$j cutlab-h$i"; do
       # shellcheck disable=SC2086
       mapfile -t args < <(fwd_rule $rule)
-      if ! iptables -C FORWARD "${args[@]}" 2>/dev/null; then
-        iptables -I FORWARD 1 "${args[@]}"
+      if ! iptables -w -C FORWARD "${args[@]}" 2>/dev/null; then
+        iptables -w -I FORWARD 1 "${args[@]}"
         changed "forward ${rule/ / -> } on the controller"
       fi
     done
   done
 }
 
-# Remove the controller's forwarding rules that name this host's veth (made by peer).
+# Remove the controller's forwarding rules that name this host's veth (made by peer). A rule
+# between two hosts names both veths: when the fleet goes down all at once, the peer's own
+# down may remove it first, which is the outcome wanted, not an error.
 down_peer_rules() {
   local line
   while IFS= read -r line; do
     # The rule's words have no spaces of their own (FWD_TAG has none): split them as they are.
     # shellcheck disable=SC2086
-    iptables ${line/-A FORWARD/-D FORWARD} && changed "removed forward rule: $line"
-  done < <(iptables -S FORWARD 2>/dev/null | grep -E -- "-[io] $VETH( |$)" | grep -F -- "$FWD_TAG" || true)
+    if iptables -w ${line/-A FORWARD/-D FORWARD} 2>/dev/null; then
+      changed "removed forward rule: $line"
+    elif iptables -w ${line/-A FORWARD/-C FORWARD} 2>/dev/null; then
+      die "could not remove the forward rule: $line"
+    fi
+  done < <(iptables -w -S FORWARD 2>/dev/null | grep -E -- "-[io] $VETH( |$)" | grep -F -- "$FWD_TAG" || true)
 }
 
 cmd_status() {
