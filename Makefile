@@ -16,10 +16,8 @@ export PATH := $(BIN):$(PATH)
 # longest, the single-host lab's integration tests, first). Add a target and append it here
 # (e.g. in mk/molecule.mk: `TEST_TARGETS += test-molecule`).
 TEST_TARGETS := test-integration lint test-unit test-modules
-# Pieces that start after all of those, in the order the mk/*.mk files add them: the fleet
-# lab's tests (mk/fleet.mk; late, beside the single-host integration tests' less
-# timing-sensitive end), then molecule's second half (mk/molecule.mk), which the slot that
-# frees first takes.
+# Pieces that start after all of those (mk/fleet.mk: the fleet lab's tests, late, beside the
+# single-host integration tests' less timing-sensitive end).
 TEST_TARGETS_LAST :=
 PYTEST_ARGS  ?=
 # The lab is one shared resource per machine: commands that use it hold this lock.
