@@ -32,6 +32,14 @@ test-second-workload: setup
 	@CUTOVER_LAB_HOSTS=3 CUTOVER_LAB_LOCK=$(FLEET_LOCK) \
 	  $(BIN)/pytest -q -m integration --durations=10 tests/integration/test_second_workload.py $(PYTEST_ARGS)
 
+# The fleet's halt policy (tests/integration/test_fleet_halt.py): on the fleet lab, not part
+# of `make test` (CI's time budget).
+INTEGRATION_IGNORE += --ignore=tests/integration/test_fleet_halt.py
+.PHONY: test-fleet-halt
+test-fleet-halt: setup
+	@echo "==> the fleet's halt policy (lab hosts 2-4; flock $(FLEET_LOCK))"
+	@$(BIN)/pytest -q -m integration --durations=5 tests/integration/test_fleet_halt.py $(PYTEST_ARGS)
+
 # Wall time of a 3-host rolling cutover against a 1-host one, measured in the same run.
 bench-fleet: setup
 	@$(PY) benchmarks/fleet.py
