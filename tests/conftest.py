@@ -91,8 +91,8 @@ def fleet_lab_up() -> bool:
     """The fleet lab answers: each host's engine is up, each host's services answer over SSH and
     fleet-h2's Postgres is healthy. One look per host instead of a converging
     `make lab LAB_HOSTS=3` (~100 s even when nothing changes)."""
-    keys = REPO_ROOT / ".lab-fleet" / "ssh"
-    if not (keys / "known_hosts").exists():
+    fleet_dir = REPO_ROOT / ".lab-fleet"
+    if not (fleet_dir / "ssh" / "known_hosts").exists():
         return False
     for index in (2, 3, 4):
         if run(["scripts/lab-host.sh", "status", str(index)], check=False).returncode != 0:
@@ -100,10 +100,7 @@ def fleet_lab_up() -> bool:
         look = "curl -sf -m 5 -o /dev/null http://127.0.0.1:3500/health && curl -sf -m 5 -o /dev/null http://127.0.0.1:3341/health"
         if index == 2:
             look += " && docker inspect -f '{{.State.Health.Status}}' mint-postgres | grep -qx healthy"
-        args = ["ssh", "-i", str(keys / "id_ed25519"), "-o", f"UserKnownHostsFile={keys / 'known_hosts'}",
-                "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                "-o", "ConnectTimeout=10", f"deploy@10.231.{index}.2",
-                f"sudo -n sh -c {shlex.quote(look)}"]  # fmt: skip
+        args = [*ssh_args(index=index, lab_dir=fleet_dir), f"sudo -n sh -c {shlex.quote(look)}"]
         try:
             if run(args, check=False, timeout=60).returncode != 0:
                 return False
@@ -139,17 +136,18 @@ def lab_secrets(lab: Path) -> dict[str, str]:
 SshRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def ssh_args(user: str = SSH_USER) -> list[str]:
+def ssh_args(user: str = SSH_USER, *, index: int = HOST_INDEX, lab_dir: Path = LAB_DIR) -> list[str]:
+    """`ssh` to a lab host as the package reaches it (by default the session's host and lab)."""
     return [
         "ssh",
-        "-i", str(LAB_DIR / "ssh" / "id_ed25519"),
-        "-o", f"UserKnownHostsFile={LAB_DIR / 'ssh' / 'known_hosts'}",
+        "-i", str(lab_dir / "ssh" / "id_ed25519"),
+        "-o", f"UserKnownHostsFile={lab_dir / 'ssh' / 'known_hosts'}",
         "-o", "StrictHostKeyChecking=yes",
         "-o", "IdentitiesOnly=yes",
         "-o", "BatchMode=yes",
         "-o", "ConnectTimeout=10",
         "-p", str(SSH_PORT),
-        f"{user}@{HOST_ADDR}",
+        f"{user}@10.231.{index}.2",
     ]  # fmt: skip
 
 

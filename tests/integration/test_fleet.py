@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import pytest
 
-from tests.conftest import fleet_lab_up
+from tests.conftest import fleet_lab_up, ssh_args
 
 pytestmark = pytest.mark.integration
 
@@ -54,17 +54,7 @@ def run(args: list[str], *, check: bool = True, timeout: float = 1200) -> subpro
 
 def ssh(host: str, cmd: str, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """A root shell command on a fleet host over real SSH (deploy + passwordless sudo)."""
-    args = [
-        "ssh",
-        "-i", str(LAB_DIR / "ssh" / "id_ed25519"),
-        "-o", f"UserKnownHostsFile={LAB_DIR / 'ssh' / 'known_hosts'}",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", "IdentitiesOnly=yes",
-        "-o", "BatchMode=yes",
-        "-o", "ConnectTimeout=10",
-        f"deploy@10.231.{HOSTS[host]}.2",
-        f"sudo -n sh -c {shlex.quote(cmd)}",
-    ]  # fmt: skip
+    args = [*ssh_args(index=HOSTS[host], lab_dir=LAB_DIR), f"sudo -n sh -c {shlex.quote(cmd)}"]
     return run(args, check=check, timeout=timeout)
 
 
@@ -171,11 +161,19 @@ def fleet() -> Iterator[dict[str, str]]:
             handle.close()
 
 
+def back_to_old(old: str) -> None:
+    """The package's rollback on the hosts not on the old release only (a full rollback would
+    move a host already on the old release to its previous one)."""
+    elsewhere = [h for h in HOSTS if not on_release(h, old)]
+    if elsewhere:
+        playbook = str(REPO_ROOT / ".venv/bin/ansible-playbook")
+        run([playbook, "-i", INVENTORY, "playbooks/rollback.yml", "--limit", ",".join(elsewhere)])
+
+
 @pytest.fixture()
 def on_old(fleet: dict[str, str]) -> dict[str, str]:
     """Every host on the old release: a host that is not goes back with the package's rollback."""
-    if not all(on_release(h, fleet["old"]) for h in HOSTS):
-        run([str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", INVENTORY, "playbooks/rollback.yml"])
+    back_to_old(fleet["old"])
     for host in HOSTS:
         assert on_release(host, fleet["old"]), f"{host}: {running(host)}"
     return fleet

@@ -20,6 +20,7 @@ from tests.integration.test_fleet import (  # fleet: the module's lab fixture, u
     INVENTORY,
     REPO_ROOT,
     ROOT_ON_HOST,
+    back_to_old,
     explain,
     fleet,
     health,
@@ -35,14 +36,6 @@ from tests.integration.test_fleet import (  # fleet: the module's lab fixture, u
 pytestmark = pytest.mark.integration
 PLAYBOOK = str(REPO_ROOT / ".venv/bin/ansible-playbook")
 __all__ = ["fleet"]
-
-
-def back_to_old(old: str) -> None:
-    """The package's rollback on the hosts not on the old release only (a full rollback would
-    move a host already on the old release to its previous one)."""
-    elsewhere = [h for h in HOSTS if not on_release(h, old)]
-    if elsewhere:
-        run([PLAYBOOK, "-i", INVENTORY, "playbooks/rollback.yml", "--limit", ",".join(elsewhere)])
 
 
 @pytest.fixture()
