@@ -310,6 +310,7 @@ class Downtime(TypedDict):
     requests: int
     failed: int
     longest_gap_s: float
+    slowest_s: NotRequired[float]  # the slowest answer that still counted (receipts before it lack it)
     still_down: bool
 
 

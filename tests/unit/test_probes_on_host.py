@@ -109,11 +109,13 @@ def test_every_phase_play_hands_cutover_docker_host_to_the_docker_modules(path: 
 
 class _Handler(BaseHTTPRequestHandler):
     down: ClassVar[bool] = False
+    delay_s: ClassVar[float] = 0.0
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
+        time.sleep(_Handler.delay_s)
         self.send_response(503 if _Handler.down else 200)
         self.send_header("content-length", "0")
         self.end_headers()
@@ -125,6 +127,7 @@ def server() -> Iterator[str]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     _Handler.down = False
+    _Handler.delay_s = 0.0
     yield f"http://127.0.0.1:{httpd.server_address[1]}/health"
     httpd.shutdown()
 
@@ -162,7 +165,9 @@ def test_the_prober_measures_a_gap_and_stops_on_the_stop_file(tmp_path: Path, se
     assert web["failed"] > 0 and web["requests"] > web["failed"]
     assert 0.2 <= web["longest_gap_s"] < 2 and web["still_down"] is False
     # a service new in the release counts nothing before its first success
-    assert doc["services"]["new"] == {"requests": 0, "failed": 0, "longest_gap_s": 0.0, "still_down": False}
+    assert doc["services"]["new"] == {
+        "requests": 0, "failed": 0, "longest_gap_s": 0.0, "slowest_s": 0.0, "still_down": False,
+    }  # fmt: skip
     assert not (tmp_path / "pid").exists()
 
 
@@ -173,3 +178,32 @@ def test_the_prober_stops_on_sigterm_and_still_writes_its_figures(tmp_path: Path
     assert proc.wait(timeout=10) == 0
     doc = json.loads((tmp_path / "downtime.json").read_text())
     assert doc["services"]["web"]["requests"] > 0 and doc["services"]["web"]["failed"] == 0
+
+
+def test_a_slow_answer_within_the_timeout_is_latency_not_a_failed_request(tmp_path: Path, server: str) -> None:
+    # a loaded host answers late; only an answer past --timeout (0.5 s here) is a failed request
+    proc = _start(tmp_path, server)
+    _wait_for(tmp_path / "pid")
+    _Handler.delay_s = 0.3
+    time.sleep(0.7)
+    _Handler.delay_s = 0.0
+    time.sleep(0.1)
+    (tmp_path / "stop").touch()
+    assert proc.wait(timeout=10) == 0
+    web = json.loads((tmp_path / "downtime.json").read_text())["services"]["web"]
+    assert web["failed"] == 0 and web["longest_gap_s"] == 0
+    assert 0.3 <= web["slowest_s"] < 0.5
+
+
+def test_an_answer_past_the_timeout_fails_and_its_gap_counts_from_when_it_was_sent(tmp_path: Path, server: str) -> None:
+    proc = _start(tmp_path, server)
+    _wait_for(tmp_path / "pid")
+    _Handler.delay_s = 0.8
+    time.sleep(0.3)
+    _Handler.delay_s = 0.0
+    time.sleep(1.0)
+    (tmp_path / "stop").touch()
+    assert proc.wait(timeout=10) == 0
+    web = json.loads((tmp_path / "downtime.json").read_text())["services"]["web"]
+    assert web["failed"] >= 1 and web["still_down"] is False
+    assert web["longest_gap_s"] >= 0.5  # the whole wait of the request that timed out

@@ -4,11 +4,13 @@
 Copied to the docker host and run there (in the background) during the swap, so the URLs are
 the addresses the host sees. Stops when the stop file appears, on SIGTERM/SIGINT, or after
 --max-duration; then writes JSON {"duration_s", "services": {svc: {requests, failed,
-longest_gap_s, still_down}}} to --out (atomically). With --pid-file it writes its pid there
+longest_gap_s, slowest_s, still_down}}} to --out (atomically). With --pid-file it writes its pid there
 once the first round of requests is done (so the caller knows it measures) and removes it
-when it ends. A gap is the time from the first failed request to the next successful one. A
-service that did not exist before the swap counts its own unavailability only after it first
-answered. Stdlib only, so any Python 3.8+ runs it.
+when it ends. A request fails unless it gets a 2xx within --timeout (2 s: a client's patience,
+not a latency target; a slow answer is reported as slowest_s, not as a failure, so a loaded
+host does not read as an outage). A gap is the time from the start of the first failed request
+to the next successful answer. A service that did not exist before the swap counts its own
+unavailability only after it first answered. Stdlib only, so any Python 3.8+ runs it.
 """
 
 from __future__ import annotations
@@ -30,22 +32,24 @@ class Probe:
         self.requests = 0
         self.failed = 0
         self.longest_gap = 0.0
+        self.slowest = 0.0
         self.down_since: float | None = None
 
-    def record(self, ok: bool, now: float) -> None:
+    def record(self, ok: bool, sent: float, now: float) -> None:
         if not self.counting:
             if not ok:
                 return
             self.counting = True
         self.requests += 1
         if ok:
+            self.slowest = max(self.slowest, now - sent)
             if self.down_since is not None:
                 self.longest_gap = max(self.longest_gap, now - self.down_since)
                 self.down_since = None
             return
         self.failed += 1
         if self.down_since is None:
-            self.down_since = now
+            self.down_since = sent
 
     def finish(self, now: float) -> dict[str, Any]:
         if self.down_since is not None:
@@ -54,6 +58,7 @@ class Probe:
             "requests": self.requests,
             "failed": self.failed,
             "longest_gap_s": round(self.longest_gap, 3),
+            "slowest_s": round(self.slowest, 3),
             "still_down": self.down_since is not None,
         }
 
@@ -83,7 +88,7 @@ def main() -> int:
     parser.add_argument("--stop-file", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--interval", type=float, default=0.05)
-    parser.add_argument("--timeout", type=float, default=0.5)
+    parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--max-duration", type=float, default=900.0)
     parser.add_argument("--pid-file", default="")
     args = parser.parse_args()
@@ -108,8 +113,9 @@ def main() -> int:
     while not stop["signal"] and not os.path.exists(args.stop_file) and time.monotonic() < deadline:
         tick = time.monotonic()
         for probe in probes.values():
+            sent = time.monotonic()
             ok = answer_ok(probe.url, args.timeout)
-            probe.record(ok, time.monotonic())
+            probe.record(ok, sent, time.monotonic())
         rounds += 1
         if rounds == 1 and args.pid_file:
             write_atomically(args.pid_file, f"{os.getpid()}\n")
