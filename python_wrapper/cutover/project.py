@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import json
 import os
 import shutil
@@ -130,9 +131,40 @@ def host_key_checking_env(cfg: Path, environ: Mapping[str, str]) -> dict[str, st
     }
 
 
+MITOGEN_SWITCH = "CUTOVER_MITOGEN"
+_ON, _OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def mitogen_strategy_dir() -> Path | None:
+    """The strategy plugins of Mitogen for Ansible installed beside this interpreter, if any."""
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "plugins" / "strategy"
+
+
+def mitogen_env(environ: Mapping[str, str], strategy_dir: Path | bool | None = False) -> dict[str, str]:
+    """Mitogen for Ansible, behind the switch ``CUTOVER_MITOGEN=1`` (off by default): one
+    Python per host kept for the whole run instead of one per task, the same tasks and modules.
+    ``strategy_dir`` False means: look it up (``mitogen_strategy_dir``)."""
+    value = environ.get(MITOGEN_SWITCH, "").strip().lower()
+    if value in _OFF:
+        return {}
+    if value not in _ON:
+        raise InputError(f"{MITOGEN_SWITCH}: expected 1 (Mitogen for Ansible on) or 0 (off), got {value!r}")
+    found = mitogen_strategy_dir() if strategy_dir is False else strategy_dir
+    if not isinstance(found, Path) or not found.is_dir():
+        raise InputError(
+            f"{MITOGEN_SWITCH}=1: Mitogen for Ansible (the mitogen package) is not installed beside "
+            f"{sys.executable}; run scripts/setup.sh (requirements.txt pins it) or unset {MITOGEN_SWITCH}"
+        )
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(found), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
 def ansible_env(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for Ansible child processes: the repo's ansible.cfg, the venv's tools, and
-    host key checking as ansible.cfg / the operator's environment say (never runner's "off")."""
+    """Environment for Ansible child processes: the repo's ansible.cfg, the venv's tools,
+    host key checking as ansible.cfg / the operator's environment say (never runner's "off"),
+    and Mitogen when the operator switched it on (``mitogen_env``)."""
     environ = os.environ if environ is None else environ
     bindir = str(Path(sys.executable).parent)
     path = environ.get("PATH", "")
@@ -143,6 +175,7 @@ def ansible_env(root: Path, environ: Mapping[str, str] | None = None) -> dict[st
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         **host_key_checking_env(cfg, environ),
+        **mitogen_env(environ),
     }
 
 
