@@ -23,6 +23,10 @@ PYTEST_ARGS  ?=
 # The lab is one shared resource per machine: commands that use it hold this lock.
 LAB_LOCK ?= /tmp/cutover-lab.lock
 export CUTOVER_LAB_LOCK := $(LAB_LOCK)
+# Mitogen for Ansible (the switch CUTOVER_MITOGEN=1, README "Faster runs with Mitogen"): the
+# test pieces that use it run their command through MITOGEN_RUN; MITOGEN=0 turns it off there.
+MITOGEN ?= 1
+MITOGEN_RUN := $(if $(filter 1,$(MITOGEN)),$(REPO)/scripts/with-mitogen)
 
 .PHONY: help setup lab lab-reset lab-down demo lint test test-unit test-modules test-integration bench
 
@@ -95,12 +99,26 @@ test-modules: setup
 
 # Test files with a lab of their own run in their own target (mk/fleet.mk: test-fleet).
 INTEGRATION_IGNORE ?=
+# The single host's files that run with Mitogen (MITOGEN_RUN): plain ansible-playbook's
+# cutover, rollback and check mode, and blue/green. The others (the CLI's runs, the faults,
+# the lab, the early phases) and molecule run with Ansible's own connection, so both are tested.
+INTEGRATION_MITOGEN ?= tests/integration/test_cutover.py tests/integration/test_bluegreen.py
+INTEGRATION_PYTEST = $(BIN)/pytest -q -m integration --durations=15 $(PYTEST_ARGS)
 test-integration: setup
 	@echo "==> integration tests (real lab; serialised with flock $(LAB_LOCK) unless CUTOVER_LAB_LOCKED=1 says the caller holds it)"
 	@if [[ "$${CUTOVER_LAB_LOCKED:-}" == 1 ]]; then \
-	  $(BIN)/pytest -q -m integration --durations=15 tests/integration $(INTEGRATION_IGNORE) $(PYTEST_ARGS); \
+	  $(MAKE) --no-print-directory test-integration-locked; \
 	else \
-	  CUTOVER_LAB_LOCKED=1 flock $(LAB_LOCK) $(BIN)/pytest -q -m integration --durations=15 tests/integration $(INTEGRATION_IGNORE) $(PYTEST_ARGS); \
+	  CUTOVER_LAB_LOCKED=1 flock $(LAB_LOCK) $(MAKE) --no-print-directory test-integration-locked; \
 	fi
+
+# Both sessions run even when the first fails; the target fails when either did.
+.PHONY: test-integration-locked
+test-integration-locked:
+	@status=0; \
+	$(INTEGRATION_PYTEST) tests/integration $(INTEGRATION_IGNORE) $(addprefix --ignore=,$(INTEGRATION_MITOGEN)) || status=1; \
+	echo "==> integration tests$(if $(MITOGEN_RUN), with Mitogen): $(INTEGRATION_MITOGEN)"; \
+	$(MITOGEN_RUN) $(INTEGRATION_PYTEST) $(INTEGRATION_MITOGEN) || status=1; \
+	exit $$status
 
 -include mk/*.mk

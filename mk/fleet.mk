@@ -14,18 +14,14 @@ endif
 
 # The fleet's integration test (brings the fleet lab up itself, under the fleet's lock): a
 # piece of `make test` of its own, so it runs beside the single-host integration tests.
-# The fleet lab's pieces run every ansible command with Mitogen for Ansible (the switch
-# CUTOVER_MITOGEN=1, scripts/with-mitogen); the single host's suite and molecule with Ansible's
-# own connection, so `make test` covers both. MITOGEN=0 runs them without it.
+# The fleet lab's pieces run every ansible command with Mitogen (MITOGEN_RUN, Makefile).
 FLEET_LOCK ?= /tmp/cutover-lab-fleet.lock
-MITOGEN ?= 1
-FLEET_RUN := $(if $(filter 1,$(MITOGEN)),$(REPO)/scripts/with-mitogen)
 TEST_TARGETS_LAST += test-fleet
 INTEGRATION_IGNORE += --ignore=tests/integration/test_fleet.py
 .PHONY: test-fleet bench-fleet
 test-fleet: setup
-	@echo "==> fleet integration test (lab hosts 2-4; flock $(FLEET_LOCK)$(if $(FLEET_RUN),; Mitogen))"
-	@$(FLEET_RUN) $(BIN)/pytest -q -m integration --durations=10 tests/integration/test_fleet.py $(PYTEST_ARGS)
+	@echo "==> fleet integration test (lab hosts 2-4; flock $(FLEET_LOCK)$(if $(MITOGEN_RUN),; Mitogen))"
+	@$(MITOGEN_RUN) $(BIN)/pytest -q -m integration --durations=10 tests/integration/test_fleet.py $(PYTEST_ARGS)
 
 # The second workload's tests (greenhouse, its own inventory) on the fleet lab's first host,
 # under the fleet's lock: off the single host's lab, so they run beside its tests.
@@ -33,9 +29,9 @@ TEST_TARGETS_LAST += test-second-workload
 INTEGRATION_IGNORE += --ignore=tests/integration/test_second_workload.py
 .PHONY: test-second-workload
 test-second-workload: setup
-	@echo "==> second workload (greenhouse) on the fleet lab's first host (flock $(FLEET_LOCK)$(if $(FLEET_RUN),; Mitogen))"
+	@echo "==> second workload (greenhouse) on the fleet lab's first host (flock $(FLEET_LOCK)$(if $(MITOGEN_RUN),; Mitogen))"
 	@CUTOVER_LAB_HOSTS=3 CUTOVER_LAB_LOCK=$(FLEET_LOCK) \
-	  $(FLEET_RUN) $(BIN)/pytest -q -m integration --durations=10 tests/integration/test_second_workload.py $(PYTEST_ARGS)
+	  $(MITOGEN_RUN) $(BIN)/pytest -q -m integration --durations=10 tests/integration/test_second_workload.py $(PYTEST_ARGS)
 
 # The fleet's halt policy (tests/integration/test_fleet_halt.py): on the fleet lab, not part
 # of `make test` (CI's time budget).

@@ -52,6 +52,7 @@ RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENV_HELP = """\
 environment:
   CUTOVER_HOME          the cutover checkout (default: the one this package is installed from)
+  CUTOVER_MITOGEN=1     run the playbooks with Mitogen for Ansible (mitogen_linear; off by default)
 API keys of the keyed smoke checks (the names in the checks' requires_keys) are read on the
 docker host from cutover_env_file, the env file the services read; nothing is needed in this
 environment. A check whose key the host's env file lacks is skipped. Secret values are
