@@ -12,13 +12,11 @@ PY      := $(BIN)/python
 export ANSIBLE_CONFIG := $(REPO)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-# Test pieces: `test` runs all of them, TEST_JOBS at a time, starting in this order (the
-# longest, the single-host lab's integration tests, first). Add a target and append it here
-# (e.g. in mk/molecule.mk: `TEST_TARGETS += test-molecule`).
-TEST_TARGETS := test-integration lint test-unit test-modules
-# Pieces that start after all of those (mk/fleet.mk: the fleet lab's tests, late, beside the
-# single-host integration tests' less timing-sensitive end).
-TEST_TARGETS_LAST :=
+# Test pieces: `test` runs all of them, TEST_JOBS at a time, starting in this order: the long
+# ones first (the single-host lab's integration tests; mk/*.mk append theirs, e.g. mk/molecule.mk
+# `TEST_TARGETS += test-molecule`), then the quick ones, which fill the slot that frees first.
+TEST_TARGETS := test-integration
+TEST_TARGETS_LAST := lint test-unit test-modules
 PYTEST_ARGS  ?=
 # The lab is one shared resource per machine: commands that use it hold this lock.
 LAB_LOCK ?= /tmp/cutover-lab.lock

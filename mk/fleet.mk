@@ -16,7 +16,7 @@ endif
 # piece of `make test` of its own, so it runs beside the single-host integration tests.
 # The fleet lab's pieces run every ansible command with Mitogen (MITOGEN_RUN, Makefile).
 FLEET_LOCK ?= /tmp/cutover-lab-fleet.lock
-TEST_TARGETS_LAST += test-fleet
+TEST_TARGETS += test-fleet
 INTEGRATION_IGNORE += --ignore=tests/integration/test_fleet.py
 .PHONY: test-fleet bench-fleet
 test-fleet: setup
@@ -25,7 +25,7 @@ test-fleet: setup
 
 # The second workload's tests (greenhouse, its own inventory) on the fleet lab's first host,
 # under the fleet's lock: off the single host's lab, so they run beside its tests.
-TEST_TARGETS_LAST += test-second-workload
+TEST_TARGETS += test-second-workload
 INTEGRATION_IGNORE += --ignore=tests/integration/test_second_workload.py
 .PHONY: test-second-workload
 test-second-workload: setup
