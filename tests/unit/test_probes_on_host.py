@@ -180,30 +180,30 @@ def test_the_prober_stops_on_sigterm_and_still_writes_its_figures(tmp_path: Path
     assert doc["services"]["web"]["requests"] > 0 and doc["services"]["web"]["failed"] == 0
 
 
-def test_a_slow_answer_within_the_timeout_is_latency_not_a_failed_request(tmp_path: Path, server: str) -> None:
-    # a loaded host answers late; only an answer past --timeout (0.5 s here) is a failed request
+def _web_with_slow_answers(
+    tmp_path: Path, server: str, delay_s: float, slow_for_s: float, then_s: float
+) -> dict[str, Any]:
+    """The prober's figures for "web" when every answer takes delay_s for slow_for_s, then none."""
     proc = _start(tmp_path, server)
     _wait_for(tmp_path / "pid")
-    _Handler.delay_s = 0.3
-    time.sleep(0.7)
+    _Handler.delay_s = delay_s
+    time.sleep(slow_for_s)
     _Handler.delay_s = 0.0
-    time.sleep(0.1)
+    time.sleep(then_s)
     (tmp_path / "stop").touch()
     assert proc.wait(timeout=10) == 0
-    web = json.loads((tmp_path / "downtime.json").read_text())["services"]["web"]
+    web: dict[str, Any] = json.loads((tmp_path / "downtime.json").read_text())["services"]["web"]
+    return web
+
+
+def test_a_slow_answer_within_the_timeout_is_latency_not_a_failed_request(tmp_path: Path, server: str) -> None:
+    # a loaded host answers late; only an answer past --timeout (0.5 s here) is a failed request
+    web = _web_with_slow_answers(tmp_path, server, delay_s=0.3, slow_for_s=0.7, then_s=0.1)
     assert web["failed"] == 0 and web["longest_gap_s"] == 0
     assert 0.3 <= web["slowest_s"] < 0.5
 
 
 def test_an_answer_past_the_timeout_fails_and_its_gap_counts_from_when_it_was_sent(tmp_path: Path, server: str) -> None:
-    proc = _start(tmp_path, server)
-    _wait_for(tmp_path / "pid")
-    _Handler.delay_s = 0.8
-    time.sleep(0.3)
-    _Handler.delay_s = 0.0
-    time.sleep(1.0)
-    (tmp_path / "stop").touch()
-    assert proc.wait(timeout=10) == 0
-    web = json.loads((tmp_path / "downtime.json").read_text())["services"]["web"]
+    web = _web_with_slow_answers(tmp_path, server, delay_s=0.8, slow_for_s=0.3, then_s=1.0)
     assert web["failed"] >= 1 and web["still_down"] is False
     assert web["longest_gap_s"] >= 0.5  # the whole wait of the request that timed out
