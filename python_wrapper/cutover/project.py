@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,17 +143,19 @@ def mitogen_strategy_dir() -> Path | None:
     return Path(spec.origin).parent / "plugins" / "strategy"
 
 
-def mitogen_env(environ: Mapping[str, str], strategy_dir: Path | bool | None = False) -> dict[str, str]:
+def mitogen_env(
+    environ: Mapping[str, str], locate: Callable[[], Path | None] = mitogen_strategy_dir
+) -> dict[str, str]:
     """Mitogen for Ansible, behind the switch ``CUTOVER_MITOGEN=1`` (off by default): one
     Python per host kept for the whole run instead of one per task, the same tasks and modules.
-    ``strategy_dir`` False means: look it up (``mitogen_strategy_dir``)."""
+    ``locate`` finds its strategy plugins (only asked when the switch is on)."""
     value = environ.get(MITOGEN_SWITCH, "").strip().lower()
     if value in _OFF:
         return {}
     if value not in _ON:
         raise InputError(f"{MITOGEN_SWITCH}: expected 1 (Mitogen for Ansible on) or 0 (off), got {value!r}")
-    found = mitogen_strategy_dir() if strategy_dir is False else strategy_dir
-    if not isinstance(found, Path) or not found.is_dir():
+    found = locate()
+    if found is None or not found.is_dir():
         raise InputError(
             f"{MITOGEN_SWITCH}=1: Mitogen for Ansible (the mitogen package) is not installed beside "
             f"{sys.executable}; run scripts/setup.sh (requirements.txt pins it) or unset {MITOGEN_SWITCH}"

@@ -12,23 +12,23 @@ from cutover.project import InputError, ansible_env, mitogen_env, mitogen_strate
 @pytest.mark.parametrize("value", [None, "", "0", "off", "false", "No"])
 def test_off_by_default_and_when_switched_off(value: str | None) -> None:
     environ = {} if value is None else {"CUTOVER_MITOGEN": value}
-    assert mitogen_env(environ, strategy_dir=None) == {}
+    assert mitogen_env(environ, locate=lambda: None) == {}
 
 
 @pytest.mark.parametrize("value", ["1", "on", "true", "YES"])
 def test_on_sets_the_strategy_and_its_plugin_path(value: str, tmp_path: Path) -> None:
-    env = mitogen_env({"CUTOVER_MITOGEN": value}, strategy_dir=tmp_path)
+    env = mitogen_env({"CUTOVER_MITOGEN": value}, locate=lambda: tmp_path)
     assert env == {"ANSIBLE_STRATEGY_PLUGINS": str(tmp_path), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
 def test_on_without_the_package_names_the_switch_and_the_fix() -> None:
     with pytest.raises(InputError, match=r"CUTOVER_MITOGEN=1: Mitogen for Ansible .* not installed .*setup\.sh"):
-        mitogen_env({"CUTOVER_MITOGEN": "1"}, strategy_dir=None)
+        mitogen_env({"CUTOVER_MITOGEN": "1"}, locate=lambda: None)
 
 
 def test_a_value_that_is_neither_on_nor_off_is_refused() -> None:
     with pytest.raises(InputError, match=r"CUTOVER_MITOGEN: expected 1 .* or 0 .*, got 'fast'"):
-        mitogen_env({"CUTOVER_MITOGEN": "fast"}, strategy_dir=None)
+        mitogen_env({"CUTOVER_MITOGEN": "fast"}, locate=lambda: None)
 
 
 def test_the_pinned_package_provides_the_strategy_the_switch_names() -> None:
