@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_fleet import (  # fleet: the module's lab fixture, under the fleet's lock
+from tests.integration.test_fleet import (  # fleet, on_old: test_fleet's fixtures, under the fleet's lock
     HOSTS,
     INTAKE_PORT,
     INVENTORY,
@@ -24,6 +24,7 @@ from tests.integration.test_fleet import (  # fleet: the module's lab fixture, u
     explain,
     fleet,
     health,
+    on_old,
     on_release,
     port_taken,
     release_recorded,
@@ -35,16 +36,14 @@ from tests.integration.test_fleet import (  # fleet: the module's lab fixture, u
 
 pytestmark = pytest.mark.integration
 PLAYBOOK = str(REPO_ROOT / ".venv/bin/ansible-playbook")
-__all__ = ["fleet"]
+__all__ = ["fleet", "on_old"]
 
 
 @pytest.fixture()
-def on_old_and_back(fleet: dict[str, str]) -> Iterator[dict[str, str]]:
-    back_to_old(fleet["old"])
-    for host in HOSTS:
-        assert on_release(host, fleet["old"]), f"{host}: {running(host)}"
-    yield fleet
-    back_to_old(fleet["old"])
+def on_old_and_back(on_old: dict[str, str]) -> Iterator[dict[str, str]]:
+    """test_fleet's on_old, and every host back on the old release afterwards."""
+    yield on_old
+    back_to_old(on_old["old"])
 
 
 def test_halt_leaves_the_hosts_that_passed_on_the_new_release(on_old_and_back: dict[str, str], tmp_path: Path) -> None:
