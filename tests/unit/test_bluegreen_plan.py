@@ -18,6 +18,7 @@ load(
     "ansible.module_utils.cutover_health_contract",
     ROLES / "cutover_verify" / "module_utils" / "cutover_health_contract.py",
 )
+load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
 health = load("cutover_health_module_bg", ROLES / "cutover_verify" / "library" / "cutover_health.py")
 
 SETTINGS = {"root": "/opt/cutover/shop", "project": "shop", "restart_policy": "unless-stopped", "strategy": "bluegreen"}

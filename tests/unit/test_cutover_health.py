@@ -15,6 +15,7 @@ from tests.unit.plugins import ROLES, load
 # the module imports its contract from module_utils, as Ansible ships it to the host
 contract = load("ansible.module_utils.cutover_health_contract",
                 ROLES / "cutover_verify" / "module_utils" / "cutover_health_contract.py")  # fmt: skip
+load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
 health = load("cutover_health_module", ROLES / "cutover_verify" / "library" / "cutover_health.py")
 filters = load("cutover_health_filters", ROLES / "cutover_verify" / "filter_plugins" / "cutover_health.py")
 
@@ -207,3 +208,6 @@ def test_the_module_links_and_the_wrapper_share_one_contract_file() -> None:
             ROLES / "cutover_verify" / "library" / "cutover_health.py"
         ).resolve()
     assert (ROLES.parent / "python_wrapper" / "cutover" / "health_contract.py").resolve() == one
+    engine = (ROLES / "cutover_common" / "module_utils" / "cutover_engine.py").resolve()
+    for role in ("cutover_verify", "cutover_swap", "cutover_rollback", "cutover_baseline"):
+        assert (ROLES / role / "module_utils" / "cutover_engine.py").resolve() == engine

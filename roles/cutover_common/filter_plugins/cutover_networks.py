@@ -1,8 +1,9 @@
 """Which networks are there, which the project creates, which are missing (unit-tested).
 
   cutover_network_plan(info_results, owned) -> {present: [...], create: [...], missing: [...]}
-      ``info_results``: the ``results`` of a community.docker.docker_network_info loop over
-      cutover_required_networks (each ``{item: name, exists: bool}``). A missing network the
+      ``info_results``: one ``{name, exists}`` per network of cutover_required_networks
+      (cutover_baseline_facts' ``networks``; the ``results`` of a docker_network_info loop,
+      ``{item, exists}``, too). A missing network the
       project owns (``cutover_owned_networks``) is to be created by the build (labelled
       ``cutover.project=<project>``); a missing external one is a baseline problem, as before.
       An existing network is never touched (Docker cannot change a network's labels in place,
@@ -20,7 +21,7 @@ def cutover_network_plan(info_results: Any, owned: Any = None) -> dict[str, list
     for result in info_results or []:
         if not isinstance(result, dict):
             continue
-        name = str(result.get("item"))
+        name = str(result.get("name", result.get("item")))
         if result.get("exists"):
             plan["present"].append(name)
         elif name in owned_names:

@@ -86,7 +86,6 @@ containers:
 
 import http.client
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -95,45 +94,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.cutover_engine import docker_host_problem, engine_get, engine_get_raw
 from ansible.module_utils.cutover_health_contract import check, contract_of
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
-def engine_get(docker_host: str, path: str, timeout: float) -> tuple[int, Any]:
-    """GET on the Engine API; (status, parsed JSON or None)."""
-    status, raw = engine_get_raw(docker_host, path, timeout)
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
-def engine_get_raw(docker_host: str, path: str, timeout: float) -> tuple[int, bytes]:
-    """GET on the Engine API; (status, body bytes)."""
-    parts = urlsplit(docker_host)
-    if parts.scheme == "unix":
-        conn: http.client.HTTPConnection = _UnixConnection(parts.path, timeout)
-    elif parts.scheme in ("tcp", "http"):
-        conn = http.client.HTTPConnection(parts.hostname or "localhost", parts.port or 2375, timeout=timeout)
-    else:
-        raise ValueError(f"docker_host: expected unix:///path or tcp://host:port, got {docker_host}")
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
 
 
 def safe_container(data: Any) -> dict[str, Any] | None:
@@ -382,9 +344,9 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    if urlsplit(module.params["docker_host"]).scheme not in ("unix", "tcp", "http"):
-        given = module.params["docker_host"]
-        module.fail_json(msg=f"docker_host: expected unix:///path or tcp://host:port, got {given}")
+    problem = docker_host_problem(module.params["docker_host"])
+    if problem:
+        module.fail_json(msg=problem)
     for index, target in enumerate(module.params["targets"]):
         if not target.get("name") or not (target.get("url") or target.get("container")):
             module.fail_json(msg=f"targets[{index}]: expected a name and a url or a container, got {sorted(target)}")

@@ -1,0 +1,60 @@
+"""The Docker Engine API over its socket (or tcp), for the project's own modules on the host.
+
+Only GETs: the modules that change containers are community.docker's. Shared by symlink
+(roles/<role>/module_utils/cutover_engine.py) like cutover_health_contract.py.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+SCHEMES = ("unix", "tcp", "http")
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def docker_host_problem(docker_host: str) -> str | None:
+    """The error for a docker_host this client cannot use, else None."""
+    if urlsplit(docker_host).scheme in SCHEMES:
+        return None
+    return f"docker_host: expected unix:///path or tcp://host:port, got {docker_host}"
+
+
+def engine_get(docker_host: str, path: str, timeout: float) -> tuple[int, Any]:
+    """GET on the Engine API; (status, parsed JSON or None)."""
+    status, raw = engine_get_raw(docker_host, path, timeout)
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, None
+
+
+def engine_get_raw(docker_host: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """GET on the Engine API; (status, body bytes)."""
+    parts = urlsplit(docker_host)
+    if parts.scheme == "unix":
+        conn: http.client.HTTPConnection = _UnixConnection(parts.path, timeout)
+    elif parts.scheme in ("tcp", "http"):
+        conn = http.client.HTTPConnection(parts.hostname or "localhost", parts.port or 2375, timeout=timeout)
+    else:
+        raise ValueError(docker_host_problem(docker_host))
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
