@@ -388,6 +388,9 @@ def test_a_killed_controller_during_swap_recovers_through_the_cli(
     assert not lock_held(ssh)
     assert host_state(ssh).get("in_progress") is None
     assert data_snapshot(psql, ssh) == before_data
+    # the killed run never stopped its downtime prober on the host: the rollback did
+    assert ssh(f"pgrep -af 'runs/{run_id}/prober/downtime_prober[.]py' || true").stdout.strip() == ""
+    assert ssh(f"ls -d {ROOT}/runs/{run_id}/prober 2>/dev/null || true").stdout.strip() == ""
 
 
 def test_a_smoke_check_failing_after_the_swap_rolls_back_with_exit_3(
