@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -207,3 +208,12 @@ def test_an_answer_past_the_timeout_fails_and_its_gap_counts_from_when_it_was_se
     web = _web_with_slow_answers(tmp_path, server, delay_s=0.8, slow_for_s=0.3, then_s=1.0)
     assert web["failed"] >= 1 and web["still_down"] is False
     assert web["longest_gap_s"] >= 0.5  # the whole wait of the request that timed out
+
+
+def test_the_prober_stops_when_its_directory_is_removed(tmp_path: Path, server: str) -> None:
+    workdir = tmp_path / "prober"
+    workdir.mkdir()
+    proc = _start(workdir, server)
+    _wait_for(workdir / "pid")
+    shutil.rmtree(workdir)
+    assert proc.wait(timeout=10) == 0

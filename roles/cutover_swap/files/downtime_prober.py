@@ -110,7 +110,13 @@ def main() -> int:
     deadline = time.monotonic() + args.max_duration
     started = time.monotonic()
     rounds = 0
-    while not stop["signal"] and not os.path.exists(args.stop_file) and time.monotonic() < deadline:
+    # Its scratch directory gone (removed by a reset or by hand) means nobody will read its figures.
+    workdir = os.path.dirname(os.path.abspath(args.out))
+
+    def measuring() -> bool:
+        return not stop["signal"] and not os.path.exists(args.stop_file) and time.monotonic() < deadline
+
+    while measuring() and os.path.isdir(workdir):
         tick = time.monotonic()
         for probe in probes.values():
             sent = time.monotonic()
@@ -120,6 +126,8 @@ def main() -> int:
         if rounds == 1 and args.pid_file:
             write_atomically(args.pid_file, f"{os.getpid()}\n")
         time.sleep(max(0.0, args.interval - (time.monotonic() - tick)))
+    if not os.path.isdir(workdir):
+        return 0
     now = time.monotonic()
     result = {name: probe.finish(now) for name, probe in probes.items()}
     document = {"duration_s": round(now - started, 3), "rounds": rounds, "services": result}
