@@ -33,14 +33,17 @@ Steps (the lab must be up; `make bench-phases` brings it up first):
                 (ansible-runner passes the environment through to ansible-playbook; the
                 recap only, every task: PROFILE_TASKS_SUMMARY_ONLY, _TASK_OUTPUT_LIMIT): wall
                 time; per phase the receipt's duration, changed (sum over hosts), tasks, the
-                sum of profile_tasks' task times; the slowest tasks.
+                time in tasks; the slowest tasks. The run is ONE playbook process, whose
+                profile_tasks recap comes once, at its end: each phase's task times come from
+                its recorded events instead (a task's start to the next one's, as profile_tasks
+                counts), unless the phase's own output has a recap.
   5. noop       unless --skip-noop, the same command again at once: the same figures, and
                 every container on the host compared before/after (id, StartedAt, restarts).
 
 The table (per phase, from each phase's receipt; the same for the no-op rerun):
   full (s)      the phase's duration: ansible-playbook's start to its end, as the receipt says
-  in tasks      the sum of profile_tasks' task times in that phase; the rest of "full (s)"
-                is ansible-playbook starting, reading the inventory, setting up plays
+  in tasks      the sum of the task times in that phase (above); the rest of "full (s)"
+                is the time before its first task (the play's start)
   changed       changed tasks of the phase, summed over hosts (PLAY RECAP's changed=)
   tasks         tasks started in the phase (playbook_on_task_start events)
   phases (sum)  the phases' durations added up; wrapper = wall - that sum (the CLI's
@@ -479,19 +482,45 @@ def parse_profile_tasks(stdout: str) -> list[tuple[str, float]]:
     return out
 
 
-def summarize_receipts(receipts: Sequence[tuple[Mapping[str, Any], str]], top: int = TOP_TASKS) -> dict[str, Any]:
-    """(receipt.json, output.txt) of one `cutover run`, in ledger order -> per phase seconds
-    (the receipt's duration), changed (summed over hosts), tasks, profile_tasks' task time;
+def task_times(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, float]]:
+    """(task, seconds) from a phase's recorded events, as profile_tasks counts them: from a
+    task's start to the next task's start (the last task: to the last event). `cutover run` is
+    ONE playbook process, so profile_tasks' recap comes once at its very end, in no phase's
+    output; the events' timestamps give each phase its own figures."""
+    starts: list[tuple[datetime, str]] = []
+    last: datetime | None = None
+    for event in events:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            when = datetime.fromisoformat(str(event["created"]))
+            last = when
+            if event.get("event") in ("playbook_on_task_start", "playbook_on_handler_task_start"):
+                data = event.get("event_data") or {}
+                role, task = data.get("role"), str(data.get("task") or data.get("name") or "?")
+                starts.append((when, f"{role} : {task}" if role else task))
+    out = []
+    for i, (when, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else last
+        out.append((name, round(max(0.0, ((end or when) - when).total_seconds()), 2)))
+    return sorted(out, key=lambda t: -t[1])
+
+
+def summarize_receipts(
+    receipts: Sequence[tuple[Mapping[str, Any], str] | tuple[Mapping[str, Any], str, list[tuple[str, float]]]],
+    top: int = TOP_TASKS,
+) -> dict[str, Any]:
+    """(receipt.json, output.txt[, task times from its events]) of one `cutover run`, in ledger
+    order -> per phase seconds (the receipt's duration), changed (summed over hosts), tasks,
+    the time in tasks (profile_tasks' recap when the output has one, else the events' times);
     the run's totals and its slowest tasks."""
     phases: dict[str, dict[str, Any]] = {}
     slow: list[dict[str, Any]] = []
     images_built: int | None = None
     profiled = False
-    for doc, output in receipts:
+    for doc, output, *timed in receipts:
         phase = str(doc.get("phase") or "?")
         stats = doc.get("stats") or {}
         changed = sum(int((s or {}).get("changed", 0)) for s in stats.values())
-        recap = parse_profile_tasks(output)
+        recap = parse_profile_tasks(output) or (list(timed[0]) if timed else [])
         profiled = profiled or bool(recap)
         entry = phases.setdefault(
             phase, {"phase": phase, "seconds": 0.0, "changed": 0, "tasks": 0, "task_s": None, "status": ""}
@@ -667,7 +696,7 @@ def render_table(result: Mapping[str, Any]) -> str:
             slow = [[fmt(t["seconds"], 2), t["phase"], t["task"]] for t in run["slowest_tasks"]]
             out += ["  " + r for r in render_rows(["s", "phase", "task"], slow, "rll")]
         elif not run.get("profile_tasks"):
-            out += ["", f"{kind}: no TASKS RECAP in the receipts' output ({PROFILE_CALLBACK} did not run)"]
+            out += ["", f"{kind}: no task times (no {PROFILE_CALLBACK} recap and no events in the receipts)"]
     targets = result.get("targets") or []
     if targets:
         out += ["", "issue 9 targets"]
@@ -1006,8 +1035,8 @@ def measure_floor(host: Host, lab: Lab, commit: str, release: str) -> dict[str, 
     return {"total_s": round(total, 3), "steps": steps, "image_tag": tag, "migrations_applied": applied}
 
 
-def load_run_receipts(receipts_dir: Path) -> list[tuple[dict[str, Any], str]]:
-    """(receipt.json, output.txt) in ledger order."""
+def load_run_receipts(receipts_dir: Path) -> list[tuple[dict[str, Any], str, list[tuple[str, float]]]]:
+    """(receipt.json, output.txt, task times from events.jsonl) in ledger order."""
     ledger = receipts_dir / "ledger.csv"
     if not ledger.exists():
         return []
@@ -1019,10 +1048,11 @@ def load_run_receipts(receipts_dir: Path) -> list[tuple[dict[str, Any], str]]:
         with contextlib.suppress(OSError, ValueError):
             doc = json.loads((folder / "receipt.json").read_text(encoding="utf-8"))
             output = (folder / "output.txt").read_text(encoding="utf-8") if (folder / "output.txt").exists() else ""
+            lines = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+            events = [json.loads(e) for e in lines if e.strip()]
             if not output:  # fall back on the events' stdout
-                events = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
-                output = "\n".join(str(json.loads(e).get("stdout", "")) for e in events if e.strip())
-            out.append((doc, output))
+                output = "\n".join(str(e.get("stdout", "")) for e in events)
+            out.append((doc, output, task_times(events)))
     return out
 
 

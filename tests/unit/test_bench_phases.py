@@ -478,13 +478,15 @@ def test_real_receipts_of_the_recorded_run_are_read_in_ledger_order(tmp_path: Pa
     replay = load_replay()
     docs = replay.write_scenario("good", tmp_path)
     loaded = bp.load_run_receipts(tmp_path)
-    assert [d["id"] for d, _ in loaded] == [d["id"] for d in docs]
+    assert [d["id"] for d, _, _ in loaded] == [d["id"] for d in docs]
     s = bp.summarize_receipts(loaded)
     assert [p["phase"] for p in s["phases"]] == [d["phase"] for d in docs]
     assert [p["seconds"] for p in s["phases"]] == [d["timestamps"]["duration_s"] for d in docs]
     assert s["changed"] == sum(h["changed"] for d in docs for h in d["stats"].values())
     assert s["tasks"] == sum(d["tasks"] for d in docs) > 0
-    assert s["profile_tasks"] is False and s["slowest_tasks"] == []
+    # one playbook process: no phase's output has profile_tasks' recap; the events' times stand in
+    assert s["profile_tasks"] is True and s["slowest_tasks"]
+    assert all(p["task_s"] is not None and p["task_s"] <= p["seconds"] + 1 for p in s["phases"])
 
 
 def test_events_stdout_is_the_fallback_for_a_missing_output(tmp_path: Path) -> None:
@@ -496,7 +498,7 @@ def test_events_stdout_is_the_fallback_for_a_missing_output(tmp_path: Path) -> N
         json.dumps({"stdout": recap}) + "\n" + json.dumps({"event": "x"}) + "\n"
     )
     (tmp_path / "ledger.csv").write_text(f"run_id,created_at\n{rid},x\n")
-    [(_doc, output)] = bp.load_run_receipts(tmp_path)
+    [(_doc, output, _times)] = bp.load_run_receipts(tmp_path)
     assert bp.parse_profile_tasks(output) == [("cutover_build : Build", 2.0)]
 
 
@@ -587,3 +589,23 @@ def test_a_failed_step_names_itself_and_shows_the_last_lines() -> None:
     text = info.value.report(lines=5)
     assert text.startswith("phases.py: step 'floor: build files-api' failed (exited 3)")
     assert text.rstrip().splitlines()[-5:] == [f"line {i}" for i in range(56, 61)]
+
+
+def test_task_times_run_from_one_task_start_to_the_next() -> None:
+    def ev(kind: str, at: str, task: str = "", role: str = "") -> dict:
+        return {"event": kind, "created": f"2026-12-01T12:00:{at}+00:00",
+                "event_data": {"task": task, **({"role": role} if role else {})}}  # fmt: skip
+
+    events = [
+        ev("playbook_on_play_start", "00.000000"),
+        ev("playbook_on_task_start", "00.500000", "Read the host", "cutover_baseline"),
+        ev("runner_on_ok", "01.200000"),
+        ev("playbook_on_task_start", "01.250000", "Decide"),
+        ev("runner_on_ok", "01.300000"),
+        ev("playbook_on_task_start", "01.400000", "Publish"),
+        ev("playbook_on_stats", "02.000000"),
+        {"event": "verbose", "stdout": "no timestamp"},
+    ]
+
+    assert bp.task_times(events) == [("cutover_baseline : Read the host", 0.75), ("Publish", 0.6), ("Decide", 0.15)]
+    assert bp.task_times([]) == []
