@@ -120,6 +120,11 @@ def test_the_rollback_point_comes_from_state_json_else_from_the_running_containe
     assert rules.cutover_baseline_current([], {}, SERVICES)["source"] == "none"
 
 
+def test_the_legacy_containers_are_the_services_legacy_names() -> None:
+    assert rules.cutover_baseline_legacy([*SERVICES, {"name": "api", "legacy": {}}]) == ["legacy-cart"]
+    assert rules.cutover_baseline_legacy(None) == []
+
+
 def test_every_problem_is_named_with_the_setting_to_change() -> None:
     disk = {"cutover_root": {"path": "/opt/cutover", "free_mb": 10}, "docker_root": {"path": "/d", "free_mb": None}}
     host = {"containers": CONTAINERS, "disk": disk}

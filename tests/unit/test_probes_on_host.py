@@ -217,3 +217,55 @@ def test_the_prober_stops_when_its_directory_is_removed(tmp_path: Path, server: 
     _wait_for(workdir / "pid")
     shutil.rmtree(workdir)
     assert proc.wait(timeout=10) == 0
+
+
+# ---- prober_stop.sh: how the swap and a rollback stop probers on the host ---------------------
+
+PROBER_STOP = ROLES / "cutover_swap" / "files" / "prober_stop.sh"
+
+
+def test_stopping_the_swaps_prober_prints_its_figures_and_removes_its_directory(tmp_path: Path, server: str) -> None:
+    workdir = tmp_path / "prober"
+    workdir.mkdir()
+    proc = _start(workdir, server)
+    _wait_for(workdir / "pid")
+    out = subprocess.run(
+        [str(PROBER_STOP), "--figures", str(workdir), "20"], capture_output=True, text=True, check=True
+    )
+    assert proc.wait(timeout=10) == 0
+    assert json.loads(out.stdout)["services"]["web"]["requests"] > 0
+    assert not workdir.exists()
+
+
+def test_stopping_a_prober_that_is_gone_prints_no_figures(tmp_path: Path) -> None:
+    out = subprocess.run([str(PROBER_STOP), "--figures", str(tmp_path / "none"), "1"], capture_output=True, text=True)
+    assert out.returncode == 0 and json.loads(out.stdout) == {}
+
+
+def test_a_rollback_stops_every_left_prober_and_never_signals_a_stranger(tmp_path: Path, server: str) -> None:
+    runs = tmp_path / "runs"
+    left = runs / "20260101-000000-dead" / "prober"
+    reused = runs / "20260101-000001-older" / "prober"
+    left.mkdir(parents=True)
+    reused.mkdir(parents=True)
+    prober = _start(left, server)
+    _wait_for(left / "pid")
+    stranger = subprocess.Popen(["sleep", "30"])  # holds the pid an old pid file names
+    (reused / "pid").write_text(f"{stranger.pid}\n")
+    try:
+        out = subprocess.run([str(PROBER_STOP), "--under", str(runs), "1"], capture_output=True, text=True, check=True)
+        assert prober.wait(timeout=10) == 0
+        assert stranger.poll() is None
+        assert sorted(out.stdout.splitlines()) == [
+            "stopped the prober of run 20260101-000000-dead",
+            "stopped the prober of run 20260101-000001-older",
+        ]
+        assert not left.exists() and not reused.exists()
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_prober_stop_refuses_unknown_arguments() -> None:
+    out = subprocess.run([str(PROBER_STOP), "--all"], capture_output=True, text=True)
+    assert out.returncode == 2 and "usage" in out.stderr

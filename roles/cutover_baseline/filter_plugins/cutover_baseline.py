@@ -50,6 +50,11 @@ def _expected_containers(state: Any, services: Any) -> list[str]:
     current = _current_of_state(state)
     if current is not None:
         return [(svc or {}).get("container") for svc in (current.get("services") or {}).values()]
+    return cutover_baseline_legacy(services)
+
+
+def cutover_baseline_legacy(services: Any) -> list[str]:
+    """The containers that ran the services before any cutover (each service's legacy.container)."""
     return [s["legacy"]["container"] for s in services or [] if (s.get("legacy") or {}).get("container")]
 
 
@@ -107,6 +112,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "cutover_baseline_current": cutover_baseline_current,
+            "cutover_baseline_legacy": cutover_baseline_legacy,
             "cutover_baseline_problems": cutover_baseline_problems,
             "cutover_baseline_free_mb": cutover_baseline_free_mb,
             "cutover_baseline_lines": cutover_baseline_lines,

@@ -1,0 +1,1 @@
+../../cutover_swap/files/prober_stop.sh
