@@ -18,3 +18,11 @@ def load(name: str, path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_module(name: str, path: Path) -> ModuleType:
+    """Import a role's module (roles/<role>/library/<m>.py) after the module_utils its role ships,
+    as ansible.module_utils.<name>, as Ansible does: a test file then runs on its own."""
+    for util in sorted((path.parent.parent / "module_utils").glob("*.py")):
+        load(f"ansible.module_utils.{util.stem}", util)
+    return load(name, path)

@@ -147,3 +147,37 @@ def test_the_audit_tail_comes_back_parsed_in_the_same_call(tmp_path: Path) -> No
     out = host.run(params(tmp_path, audit_tail=2), check_mode=False, now=NOW)
 
     assert out["audit_tail"] == [{"raw": "not json"}, {"n": 3}]
+
+
+def test_env_files_are_written_0600_before_the_state_only_when_they_differ(tmp_path: Path) -> None:
+    state = {"project": "shop", "current": None, "previous": None, "in_progress": {"services": {"cart": {}}},
+             "history": []}  # fmt: skip
+    env = {"cart.env": "DB_PASSWORD=hunter2\n"}
+
+    first = host.run(params(tmp_path, state=state, env_files=env), check_mode=False, now=NOW)
+    same = host.run(params(tmp_path, state=state, env_files=env), check_mode=False, now=NOW)
+    (tmp_path / "env" / "cart.env").chmod(0o644)
+    loosened = host.run(params(tmp_path, state=state, env_files=env), check_mode=False, now=NOW)
+
+    assert first["changed"] and first["env_files_written"] == ["cart.env"]
+    assert not same["changed"] and same["env_files_written"] == []
+    assert loosened["changed"] and loosened["env_files_written"] == ["cart.env"]
+    assert (tmp_path / "env" / "cart.env").read_text() == "DB_PASSWORD=hunter2\n"
+    assert oct((tmp_path / "env" / "cart.env").stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "env").stat().st_mode & 0o777) == "0o700"
+    assert "hunter2" not in json.dumps(first), "never a value in the result"
+
+
+def test_env_files_in_check_mode_are_reported_not_written(tmp_path: Path) -> None:
+    out = host.run(params(tmp_path, env_files={"cart.env": "A=1\n"}), check_mode=True, now=NOW)
+    assert out["changed"] and out["env_files_written"] == ["cart.env"]
+    assert not (tmp_path / "env").exists()
+
+
+@pytest.mark.parametrize("name", ["../state.json", "a/b.env", ".env", ".."])
+def test_an_env_file_name_that_is_not_a_plain_name_is_refused_before_anything_is_written(
+    tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(ValueError, match=r"env_files: .* is not a plain file name"):
+        host.run(params(tmp_path / "r", env_files={name: "A=1\n"}, state={"x": 1}), check_mode=False, now=NOW)
+    assert not (tmp_path / "r").exists()

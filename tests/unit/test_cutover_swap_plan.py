@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.plugins import ROLES, load
+from tests.unit.plugins import ROLES, load, load_module
 
 swap = load("cutover_swap_filters", ROLES / "cutover_swap" / "filter_plugins" / "cutover_swap.py")
 state_filters = load("cutover_state_filters_swap", ROLES / "cutover_common" / "filter_plugins" / "cutover_state.py")
 envfile = load("cutover_envfile_swap", ROLES / "cutover_common" / "filter_plugins" / "cutover_envfile.py")
-health = load("cutover_health_module_swap", ROLES / "cutover_verify" / "library" / "cutover_health.py")
+health = load_module("cutover_health_module_swap", ROLES / "cutover_verify" / "library" / "cutover_health.py")
 
 SETTINGS = {"root": "/opt/cutover/shop", "project": "shop", "restart_policy": "unless-stopped"}
 SERVICES: list[dict[str, Any]] = [

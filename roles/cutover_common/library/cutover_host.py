@@ -58,6 +58,13 @@ options:
   state:
     description: The new content of C(state.json); written atomically when it differs.
     type: dict
+  env_files:
+    description:
+      - Env files to keep under C(<root>/env/), C({file name: content}); each is written
+        atomically, 0600 (the module runs as root), only when its content or mode differs, before
+        C(state.json). The swap records a service's env this way in the same call as its state.
+    type: dict
+    default: {}
   audit:
     description: Audit events to append, each C({phase, event, detail}).
     type: list
@@ -105,6 +112,10 @@ lock_released:
   description: This call removed the lock.
   type: bool
   returned: always
+env_files_written:
+  description: The env files (names) this call wrote.
+  type: list
+  returned: always
 audit_lines:
   description: How many audit lines were appended.
   type: int
@@ -118,6 +129,7 @@ audit_tail:
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -204,6 +216,38 @@ def read_tail(path: str, lines: int) -> list[Any]:
     return out
 
 
+ENV_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def env_file_problems(env_files: dict[str, Any]) -> list[str]:
+    return [
+        f"env_files: {name!r} is not a plain file name (letters, digits, '.', '_', '-')"
+        for name in sorted(env_files)
+        if not ENV_FILE_NAME.fullmatch(name) or name in (".", "..")
+    ]
+
+
+def write_env_files(root: str, env_files: dict[str, Any], check_mode: bool) -> list[str]:
+    """Write each env file whose content or mode differs (0600); the names written."""
+    env_dir = os.path.join(root, "env")
+    written = []
+    for name in sorted(env_files):
+        path, content = os.path.join(env_dir, name), str(env_files[name])
+        try:
+            with open(path, encoding="utf-8") as handle:
+                same = handle.read() == content and os.stat(path).st_mode & 0o777 == 0o600
+        except (FileNotFoundError, UnicodeDecodeError):
+            same = False
+        if same:
+            continue
+        written.append(name)
+        if check_mode:
+            continue
+        os.makedirs(env_dir, mode=0o700, exist_ok=True)
+        write_atomically(path, content, 0o600)  # the module runs as root (become): root's file
+    return written
+
+
 def render_state(state: Any) -> str:
     return json.dumps(state, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -239,7 +283,11 @@ def run(params: dict[str, Any], check_mode: bool, now: float | None = None) -> d
         "changed": False, "refused": False, "lock_taken": False, "lock_released": False, "audit_lines": 0,
     }  # fmt: skip
     root_exists = os.path.isdir(root)
-    writing = params["lock"] == "acquire" or params.get("state") is not None or params["audit"]
+    env_files = params.get("env_files") or {}
+    problems = env_file_problems(env_files)
+    if problems:
+        raise ValueError("; ".join(problems))
+    writing = params["lock"] == "acquire" or params.get("state") is not None or params["audit"] or env_files
     if writing and not root_exists and params["create_root"] and not check_mode:
         os.makedirs(root, mode=0o750, exist_ok=True)
         os.chmod(root, 0o750)
@@ -264,6 +312,11 @@ def run(params: dict[str, Any], check_mode: bool, now: float | None = None) -> d
                 write_atomically(os.path.join(lock["path"], "owner.json"), json.dumps(record, indent=4) + "\n", 0o640)
                 result["lock_taken"] = True
             lock = lock_summary(root, run_id, stale, now)
+
+    result["env_files_written"] = []
+    if env_files and not result["refused"]:
+        result["env_files_written"] = write_env_files(root, env_files, check_mode)
+        result["changed"] = bool(result["env_files_written"])
 
     state_path = os.path.join(root, "state.json")
     result["state_existed"] = os.path.isfile(state_path)
@@ -309,6 +362,7 @@ def main() -> None:
             "stale_after_s": {"type": "int", "default": 7200},
             "state": {"type": "dict"},
             "audit": {"type": "list", "elements": "dict", "default": []},
+            "env_files": {"type": "dict", "default": {}, "no_log": True},
             "controller_user": {"type": "str", "default": "unknown"},
             "create_root": {"type": "bool", "default": True},
             "audit_tail": {"type": "int", "default": 0},

@@ -1,6 +1,7 @@
 """The Docker Engine API over its socket (or tcp), for the project's own modules on the host.
 
-Only GETs: the modules that change containers are community.docker's. Shared by symlink
+Reads, and the few plain container operations (stop, rename, remove) the swap chains in one
+call; creating containers stays community.docker's. Shared by symlink
 (roles/<role>/module_utils/cutover_engine.py) like cutover_health_contract.py.
 """
 
@@ -45,6 +46,11 @@ def engine_get(docker_host: str, path: str, timeout: float) -> tuple[int, Any]:
 
 def engine_get_raw(docker_host: str, path: str, timeout: float) -> tuple[int, bytes]:
     """GET on the Engine API; (status, body bytes)."""
+    return engine_request(docker_host, "GET", path, timeout)
+
+
+def engine_request(docker_host: str, method: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """One Engine API request without a body; (status, body bytes)."""
     parts = urlsplit(docker_host)
     if parts.scheme == "unix":
         conn: http.client.HTTPConnection = _UnixConnection(parts.path, timeout)
@@ -53,8 +59,17 @@ def engine_get_raw(docker_host: str, path: str, timeout: float) -> tuple[int, by
     else:
         raise ValueError(docker_host_problem(docker_host))
     try:
-        conn.request("GET", path)
+        conn.request(method, path)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def engine_message(body: bytes) -> str:
+    """The Engine's error message of a response body ({"message": ...}), else the body itself."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace").strip()
+    return str(doc.get("message", doc)) if isinstance(doc, dict) else str(doc)

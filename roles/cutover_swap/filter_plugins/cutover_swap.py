@@ -375,6 +375,23 @@ def cutover_swap_edge_live(services: list[dict[str, Any]], plan: list[dict[str, 
     return live_map
 
 
+def cutover_swap_retire_ops(entry: dict[str, Any], stop_timeout_s: Any) -> list[dict[str, Any]]:
+    """The container operations (library/cutover_container_ops.py) that retire a service's current
+    container: remove a stale container already named as the kept one, stop the current one and
+    keep it under that name. Nothing when the service has no current container."""
+    current, kept = entry.get("current_name") or "", entry.get("kept_container") or ""
+    if not current:
+        return []
+    stop = {"action": "stop", "container": current, "timeout_s": int(stop_timeout_s)}
+    if not kept or kept == current:
+        return [stop]
+    return [
+        {"action": "remove", "container": kept},
+        stop,
+        {"action": "rename", "container": current, "new_name": kept},
+    ]
+
+
 def cutover_swap_outcome(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: entry[key] for key in ("name", "action", "image", "kept_container")}
 
@@ -400,6 +417,7 @@ class FilterModule:
             "cutover_swap_unhealthy": cutover_swap_unhealthy,
             "cutover_swap_probe_targets": cutover_swap_probe_targets,
             "cutover_swap_outcome": cutover_swap_outcome,
+            "cutover_swap_retire_ops": cutover_swap_retire_ops,
             "cutover_swap_edge_live": cutover_swap_edge_live,
             "cutover_swap_public": cutover_swap_public,
             "cutover_swap_in_order": cutover_swap_in_order,

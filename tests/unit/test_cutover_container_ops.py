@@ -1,0 +1,147 @@
+"""The swap's container operations in one call (roles/cutover_swap/library/cutover_container_ops.py)
+against a fake Engine API that keeps its containers, and the filter that plans them."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from tests.unit.plugins import ROLES, load, load_module
+
+ops_module = load_module("cutover_container_ops", ROLES / "cutover_swap" / "library" / "cutover_container_ops.py")
+swap = load("cutover_swap_filters_ops", ROLES / "cutover_swap" / "filter_plugins" / "cutover_swap.py")
+
+
+class _Engine(BaseHTTPRequestHandler):
+    """Containers by name -> running; records every request."""
+
+    containers: ClassVar[dict[str, bool]] = {}
+    calls: ClassVar[list[str]] = []
+
+    def _answer(self, status: int, body: Any = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        if body is not None:
+            self.wfile.write(json.dumps(body).encode())
+
+    def _target(self) -> tuple[str, str, dict[str, list[str]]]:
+        parts = urlsplit(self.path)
+        segments = parts.path.split("/")  # ['', 'containers', name, action?]
+        return unquote(segments[2]), (segments[3] if len(segments) > 3 else ""), parse_qs(parts.query)
+
+    def do_GET(self) -> None:
+        name, _, _ = self._target()
+        if name not in self.containers:
+            self._answer(404, {"message": f"No such container: {name}"})
+        else:
+            self._answer(200, {"Name": f"/{name}", "State": {"Running": self.containers[name]}})
+
+    def do_DELETE(self) -> None:
+        name, _, query = self._target()
+        self.calls.append(f"DELETE {name} force={query.get('force')}")
+        if self.containers.pop(name, None) is None:
+            self._answer(404, {"message": f"No such container: {name}"})
+        else:
+            self._answer(204)
+
+    def do_POST(self) -> None:
+        name, action, query = self._target()
+        self.calls.append(f"POST {name} {action} {query}")
+        if name not in self.containers:
+            self._answer(404, {"message": f"No such container: {name}"})
+        elif action == "stop":
+            self._answer(204 if self.containers[name] else 304)
+            self.containers[name] = False
+        elif action == "rename":
+            new = query["name"][0]
+            if new in self.containers:
+                self._answer(409, {"message": f'Conflict. The container name "/{new}" is already in use'})
+            else:
+                self.containers[new] = self.containers.pop(name)
+                self._answer(204)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def engine() -> Iterator[str]:
+    _Engine.containers = {}
+    _Engine.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Engine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+ENTRY = {"name": "cart", "current_name": "cart", "kept_container": "cart--abc1234"}
+
+
+def _run(engine: str, ops: list[dict[str, Any]], check_mode: bool = False) -> tuple[bool, list[dict[str, Any]]]:
+    done: list[dict[str, Any]] = []
+    changed = ops_module.run_ops({"docker_host": engine, "ops": ops, "request_timeout_s": 5}, check_mode, done)
+    return changed, done
+
+
+def test_the_current_container_is_stopped_and_kept_in_place_of_a_stale_one(engine: str) -> None:
+    _Engine.containers = {"cart": True, "cart--abc1234": False}
+    changed, done = _run(engine, swap.cutover_swap_retire_ops(ENTRY, 10))
+    assert changed
+    assert _Engine.containers == {"cart--abc1234": False}
+    assert [(d["action"], d["status"], d["changed"]) for d in done] == [
+        ("remove", 204, True), ("stop", 204, True), ("rename", 204, True),
+    ]  # fmt: skip
+    assert _Engine.calls[0] == "DELETE cart--abc1234 force=['true']"
+    assert "{'t': ['10']}" in _Engine.calls[1]
+
+
+def test_nothing_stale_and_a_stopped_container_are_no_changes(engine: str) -> None:
+    _Engine.containers = {"cart": False}
+    changed, done = _run(engine, swap.cutover_swap_retire_ops(ENTRY, 10)[:2])
+    assert not changed
+    assert [(d["action"], d["status"]) for d in done] == [("remove", 404), ("stop", 304)]
+
+
+def test_the_first_refused_operation_stops_the_chain_and_is_named(engine: str) -> None:
+    _Engine.containers = {"cart": True, "cart--abc1234": False}
+    ops = [{"action": "stop", "container": "cart", "timeout_s": 1},
+           {"action": "rename", "container": "cart", "new_name": "cart--abc1234"},
+           {"action": "remove", "container": "cart--abc1234"}]  # fmt: skip
+    done: list[dict[str, Any]] = []
+    refused = r"rename cart: the Engine answered 409: Conflict\. The container name"
+    with pytest.raises(ops_module.OpFailed, match=refused):
+        ops_module.run_ops({"docker_host": engine, "ops": ops, "request_timeout_s": 5}, False, done)
+    assert [d["action"] for d in done] == ["stop"]  # done before the refusal, reported
+    assert "cart--abc1234" in _Engine.containers  # the operation after it never ran
+
+
+def test_check_mode_reads_only(engine: str) -> None:
+    _Engine.containers = {"cart": True}
+    changed, done = _run(engine, swap.cutover_swap_retire_ops(ENTRY, 10), check_mode=True)
+    assert changed and [d["changed"] for d in done] == [False, True, True]
+    assert _Engine.calls == [] and _Engine.containers == {"cart": True}
+
+
+def test_the_plan_of_a_service_without_a_current_or_kept_name() -> None:
+    assert swap.cutover_swap_retire_ops({"current_name": "", "kept_container": "x"}, 10) == []
+    assert swap.cutover_swap_retire_ops({"current_name": "cart", "kept_container": "cart"}, "7") == [
+        {"action": "stop", "container": "cart", "timeout_s": 7}
+    ]
+
+
+def test_bad_operations_are_named_by_field() -> None:
+    bad = [{"action": "kill", "container": "a"}, {"action": "rename", "container": ""},
+           {"action": "stop", "container": "b", "timeout_s": "soon"}]  # fmt: skip
+    assert ops_module.op_problems(bad) == [
+        "ops[0].action: expected one of remove, stop, rename, got 'kill'",
+        "ops[1].container: expected a container name",
+        "ops[1].new_name: expected the container's new name",
+        "ops[2].timeout_s: expected whole seconds, got 'soon'",
+    ]
