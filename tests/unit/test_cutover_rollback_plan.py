@@ -131,3 +131,13 @@ def test_a_long_reason_is_cut_on_a_word() -> None:
     entry = rb.cutover_rollback_plan(IN_PROGRESS, "in_progress", ORDER, {}, CHANGE | {"reason": reason})
     text = entry["state"]["history"][-1]["reason"]
     assert len(text) <= 300 and text.endswith("...")
+
+
+def test_a_steps_removals_come_before_its_renames_as_container_operations() -> None:
+    step = {"remove": ["cart", "cart--bad"], "renames": [["cart--abc1234", "cart"]]}
+    assert rb.cutover_rollback_container_ops(step) == [
+        {"action": "remove", "container": "cart"},
+        {"action": "remove", "container": "cart--bad"},
+        {"action": "rename", "container": "cart--abc1234", "new_name": "cart"},
+    ]
+    assert rb.cutover_rollback_container_ops({"remove": [], "renames": []}) == []

@@ -377,6 +377,13 @@ def cutover_rollback_summary(state: Any) -> str:
     return "nothing to roll back to"
 
 
+def cutover_rollback_container_ops(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """One step's removals, then its renames, as operations for library/cutover_container_ops.py."""
+    return [{"action": "remove", "container": name} for name in step.get("remove") or []] + [
+        {"action": "rename", "container": old, "new_name": new} for old, new in step.get("renames") or []
+    ]
+
+
 class FilterModule:
     """Ansible filter plugin entry point."""
 
@@ -387,4 +394,5 @@ class FilterModule:
             "cutover_rollback_summary": cutover_rollback_summary,
             "cutover_rollback_flip_back": cutover_rollback_flip_back,
             "cutover_rollback_clone": cutover_rollback_clone,
+            "cutover_rollback_container_ops": cutover_rollback_container_ops,
         }
