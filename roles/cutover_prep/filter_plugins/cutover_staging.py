@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 
 def _report(stdout: str) -> dict[str, Any]:
     start = stdout.find("{")
@@ -22,15 +24,11 @@ def _report(stdout: str) -> dict[str, Any]:
     return report if isinstance(report, dict) else {}
 
 
-def _true(value: Any) -> bool:
-    return value is True or str(value).strip().lower() in ("true", "yes", "on", "1")
-
-
 def cutover_staging_outcome(run: Any, inventory: Any) -> dict[str, Any]:
     """{inventory, ok, health: {service: ok}, smoke: summary, reason} of one staging run."""
     run = run or {}
     verify = (_report(str(run.get("stdout") or "")).get("global_custom_stats") or {}).get("cutover_verify") or {}
-    ok = run.get("rc", 1) == 0 and _true(verify.get("ok", False))
+    ok = run.get("rc", 1) == 0 and boolean(verify.get("ok", False), strict=False)
     reason = ""
     if not ok:
         stderr_tail = str(run.get("stderr") or "").strip().splitlines()[-1:]
