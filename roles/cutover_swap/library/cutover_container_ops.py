@@ -49,6 +49,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.cutover_engine import docker_host_problem, engine_get, engine_message, engine_request
 
 ACTIONS = ("remove", "stop", "rename")
+STOP_TIMEOUT_S = 10  # the Engine's own default grace period
+
+
+def stop_timeout(op: dict[str, Any]) -> int:
+    """A stop's grace period in whole seconds (op_problems has checked it)."""
+    return int(op.get("timeout_s", STOP_TIMEOUT_S))
 
 
 class OpFailed(Exception):
@@ -66,7 +72,7 @@ def op_problems(ops: list[dict[str, Any]]) -> list[str]:
             out.append(f"{where}.container: expected a container name")
         if op.get("action") == "rename" and not op.get("new_name"):
             out.append(f"{where}.new_name: expected the container's new name")
-        if op.get("action") == "stop" and not str(op.get("timeout_s", 10)).isdigit():
+        if op.get("action") == "stop" and not str(op.get("timeout_s", STOP_TIMEOUT_S)).isdigit():
             out.append(f"{where}.timeout_s: expected whole seconds, got {op.get('timeout_s')!r}")
     return out
 
@@ -77,7 +83,7 @@ def request_of(op: dict[str, Any]) -> tuple[str, str]:
     if op["action"] == "remove":
         return "DELETE", f"/containers/{name}?{urlencode({'force': 'true'})}"
     if op["action"] == "stop":
-        return "POST", f"/containers/{name}/stop?{urlencode({'t': int(op.get('timeout_s', 10))})}"
+        return "POST", f"/containers/{name}/stop?{urlencode({'t': stop_timeout(op)})}"
     return "POST", f"/containers/{name}/rename?{urlencode({'name': op['new_name']})}"
 
 
@@ -110,7 +116,7 @@ def run_ops(params: dict[str, Any], check_mode: bool, done: list[dict[str, Any]]
             changed = would_change(params["docker_host"], op, timeout)
         else:
             method, path = request_of(op)
-            wait = timeout + (int(op.get("timeout_s", 10)) if op["action"] == "stop" else 0)
+            wait = timeout + (stop_timeout(op) if op["action"] == "stop" else 0)
             status, body = engine_request(params["docker_host"], method, path, wait)
             changed = outcome(op, status, body)
         done.append({"action": op["action"], "container": op["container"], "status": status, "changed": changed})
