@@ -2,7 +2,8 @@
 # One lab docker host as a separate machine: its own network namespace, its own Docker engine
 # inside it and its own data root. The controller reaches it over a veth pair only.
 #
-#   scripts/lab-host.sh up     <i>   create what is missing (idempotent); prints "CHANGED: ..." per change
+#   scripts/lab-host.sh up     <i>   create what is missing (idempotent); prints "CHANGED: ..." per change;
+#                                    a host whose engine died (data left, no dockerd) is cleared first
 #   scripts/lab-host.sh down   <i>   stop the engine by its pid file, remove namespace, veth, data; leaves nothing
 #   scripts/lab-host.sh status <i>   print the state; exit 0 only when everything is up
 #   scripts/lab-host.sh env    <i>   print the host's names and addresses as shell assignments
@@ -183,7 +184,21 @@ up_base_image() {
   fi
 }
 
+# What a dead engine of this host left: its pid file, exec root or a data root with content,
+# while no dockerd of ours runs (the machine restarted, or the engine was killed).
+dead_engine_leftovers() {
+  engine_pid >/dev/null && return 1
+  [[ -e "$PIDFILE" || -e "$EXEC_ROOT" || -n "$(ls -A "$DATA_ROOT" 2>/dev/null)" ]]
+}
+
 cmd_up() {
+  # A dead engine's data would bring its containers back with their restart policies, holding
+  # the ports and names of whatever ran before ("port is already allocated"). A lab host is
+  # disposable: clear the leftovers and build it again from nothing.
+  if dead_engine_leftovers; then
+    say "$NS: its engine is gone but its data is not; clearing the leftovers first"
+    cmd_down
+  fi
   mkdir -p "$RUN_DIR" "$DATA"
   up_network
   up_engine
@@ -222,7 +237,7 @@ cmd_down() {
     while IFS= read -r -d '' f; do
       pid="$(cat "$f" 2>/dev/null || true)"
       # Only a live process of this engine (its command line names our exec root).
-      if [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$EXEC_ROOT/"; then
+      if [[ "$pid" =~ ^[0-9]+$ ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$EXEC_ROOT/"; then
         stop_pid "$pid" 5
         changed "stopped $(basename "$(dirname "$f")") process $pid ($f)"
       fi

@@ -10,9 +10,12 @@ nothing (leaving it up for every later test), the reset test runs last.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,41 @@ DATA_ROOT = Path(f"/var/lib/cutover-lab/h{HOST_INDEX}")
 PIDFILE = Path(f"/run/cutover-lab/h{HOST_INDEX}.pid")
 
 
+def engine_processes() -> dict[int, str]:
+    """Lab host 1's dockerd, containerd and shims (their command lines name its socket or exec root)."""
+    found: dict[int, str] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if HOST_SOCKET in cmdline or f"/run/cutover-lab/h{HOST_INDEX}/" in cmdline:
+            found[int(pid)] = cmdline
+    return found
+
+
+def host_processes() -> set[int]:
+    """Every process of lab host 1: its engine's and those of its containers (cgroup parent cutover-lab-h1)."""
+    pids = set(engine_processes())
+    for procs in Path("/sys/fs/cgroup").glob(f"*/cutover-lab-h{HOST_INDEX}/**/cgroup.procs"):
+        pids.update(int(pid) for pid in procs.read_text().split())
+    return pids
+
+
+def power_cut() -> None:
+    """What a machine restart does to lab host 1: every process of it dies at once; its namespace,
+    data root and pid file stay."""
+    for _ in range(50):
+        pids = host_processes()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+    raise AssertionError(f"lab host {HOST_INDEX} processes survived SIGKILL: {sorted(host_processes())}")
+
+
 def lab_host_leftovers() -> list[str]:
     """Anything of lab host 1 on this machine: namespace, veth, engine process, socket, data root."""
     found: list[str] = []
@@ -69,13 +107,7 @@ def lab_host_leftovers() -> list[str]:
     for path in (DATA_ROOT, PIDFILE, Path(HOST_SOCKET), Path(f"/run/cutover-lab/h{HOST_INDEX}")):
         if path.exists():
             found.append(str(path))
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if HOST_SOCKET in cmdline or f"/run/cutover-lab/h{HOST_INDEX}/" in cmdline:
-            found.append(f"process {pid}: {cmdline[:80]}")
+    found += [f"process {pid}: {cmdline[:80]}" for pid, cmdline in engine_processes().items()]
     # Only host 1: the fleet lab (hosts 2-4, inventory/lab-fleet) may be up beside it.
     found += [f"lab host {i}" for i in run(["scripts/lab-host.sh", "list"]).stdout.split() if i == str(HOST_INDEX)]
     return found
@@ -102,6 +134,17 @@ def test_lab_down_then_up_from_nothing(lab_lock: None, repo_root: Path) -> None:
     assert not (repo_root / ".lab" / "ssh").exists()
     make("lab-down")  # nothing there: still fine
     make("lab")
+    names = run([*HOST_DOCKER, "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout.split()
+    assert sorted(names) == ["lab-docker-host", "mint-artwork", "mint-minio", "mint-postgres", "mint-quote-page"]
+
+
+def test_a_lab_whose_machine_restarted_comes_back_clean(lab_lock: None) -> None:
+    """The engine and every container die with the machine; the data root would bring the old
+    containers back holding their ports. `make lab` clears the dead host and builds it again."""
+    power_cut()
+    assert PIDFILE.exists() and (DATA_ROOT / "docker").is_dir(), "the power cut should leave the data behind"
+    out = make("lab").stdout
+    assert f"cutover-lab-h{HOST_INDEX}: its engine is gone but its data is not" in out
     names = run([*HOST_DOCKER, "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout.split()
     assert sorted(names) == ["lab-docker-host", "mint-artwork", "mint-minio", "mint-postgres", "mint-quote-page"]
 
