@@ -202,3 +202,10 @@ def test_the_build_records_every_image_and_which_it_built() -> None:
         {"service": "api", "image": "shop/api:abc1234", "image_id": "sha256:a", "built": False},
         {"service": "web", "image": "shop/web:abc1234", "image_id": "sha256:w", "built": True},
     ]
+
+    # the dry run: which images the host has already (an other release's tag is not this one)
+    info = [{"Id": "sha256:a", "RepoTags": ["shop/api:abc1234"]}, {"Id": "sha256:o", "RepoTags": ["shop/web:old"]}]
+    assert build.cutover_build_plan_images(services, "abc1234", info) == [
+        {"service": "api", "image": "shop/api:abc1234", "exists": True},
+        {"service": "web", "image": "shop/web:abc1234", "exists": False},
+    ]

@@ -141,3 +141,21 @@ def test_a_steps_removals_come_before_its_renames_as_container_operations() -> N
         {"action": "rename", "container": "cart--abc1234", "new_name": "cart"},
     ]
     assert rb.cutover_rollback_container_ops({"remove": [], "renames": []}) == []
+
+
+def test_a_failed_rollback_lists_the_projects_containers_running_or_not() -> None:
+    services = [{"name": "web", "legacy": {"container": "old--web"}}, {"name": "api"}]
+    containers = [
+        {"Names": ["/web"], "Image": "app/web:new", "Status": "Up 3 seconds", "State": "running"},
+        {"Names": ["/web--r1"], "Image": "app/web:r1", "Status": "Exited (0)", "State": "exited"},
+        {"Names": ["/old--web"], "Image": "legacy:1", "Status": "Exited (137)", "State": "exited"},
+        {"Names": ["/api.b"], "Image": "app/api:new", "Status": "Up", "State": "running"},  # not a kept name
+        {"Names": ["/webhooks"], "Image": "other", "Status": "Up", "State": "running"},  # another project
+        {"Names": ["/api--r1--r0"], "Image": "app/api:r0", "Status": "Created", "State": "created"},
+    ]
+    assert rb.cutover_rollback_leftovers(containers, services) == {
+        "running": ["web (app/web:new, Up 3 seconds)"],
+        "stopped": ["web--r1 (app/web:r1, Exited (0))", "old--web (legacy:1, Exited (137))",
+                    "api--r1--r0 (app/api:r0, Created)"],
+    }  # fmt: skip
+    assert rb.cutover_rollback_leftovers(None, services) == {"running": [], "stopped": []}

@@ -1,6 +1,7 @@
 """The build's record of its images, kept out of Jinja.
 
   cutover_build_images(services, release, image_info, build_results) -> [{service, image, image_id, built}]
+  cutover_build_plan_images(services, release, image_info)             -> [{service, image, exists}]
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def cutover_build_images(services: Any, release: str, image_info: Any, build_res
     return out
 
 
+def cutover_build_plan_images(services: Any, release: str, image_info: Any) -> list[dict[str, Any]]:
+    """The build's dry run: each service's image tag and whether the host has it already."""
+    return [
+        {"service": image["service"], "image": image["image"], "exists": image["image_id"] is not None}
+        for image in cutover_build_images(services, release, image_info, [])
+    ]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"cutover_build_images": cutover_build_images}
+        return {"cutover_build_images": cutover_build_images, "cutover_build_plan_images": cutover_build_plan_images}

@@ -2,6 +2,8 @@
 
 Filters:
   cutover_sql_violations(sql) -> list[str]   offending statements, each "<rule>: <statement>"
+  cutover_sql_lint_files(files, pending) -> list[str]
+                                             "<file>: not expand-only (<violation>)" for the pending files
   cutover_env_keys(text) -> list[str]        names with a value in an env file; delegates to the one
                                              env-file parser: cutover_envfile_keys(text, lenient=true)
 """
@@ -70,6 +72,18 @@ def cutover_sql_violations(sql: str) -> list[str]:
     return found
 
 
+def cutover_sql_lint_files(files: Any, pending: Any) -> list[str]:
+    """'<file>: not expand-only (<rule>: <statement>)' for each offending statement of the pending
+    migration files ({version, file, path} on the controller; the others ran already)."""
+    todo = set(pending or [])
+    return [
+        f"{f['file']}: not expand-only ({violation})"
+        for f in files or []
+        if f["version"] in todo
+        for violation in cutover_sql_violations(Path(f["path"]).read_text(encoding="utf-8"))
+    ]
+
+
 def _envfile() -> ModuleType:
     """The one env-file parser: cutover_envfile.py beside this file (a link to roles/cutover_common's)."""
     name = "cutover_prep_envfile"
@@ -95,5 +109,6 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "cutover_sql_violations": cutover_sql_violations,
+            "cutover_sql_lint_files": cutover_sql_lint_files,
             "cutover_env_keys": cutover_env_keys,
         }

@@ -5,6 +5,7 @@ service, and the state.json the rollback leaves.
   cutover_rollback_plan(state, mode, order, containers, change)
       -> {steps: [one per service, reverse dependency order], state, from, to, services}
   cutover_rollback_summary(state)                          -> check mode's line
+  cutover_rollback_leftovers(containers, services)         -> {running, stopped} after a failed rollback
   cutover_rollback_flip_back(state, services)              -> [{service, to}] for `cutover-edge flips`
   cutover_rollback_clone(inspect, service, project, release)
       -> {create: Engine API body, connect: [{network, aliases}]} of a step's clone
@@ -384,6 +385,25 @@ def cutover_rollback_container_ops(step: dict[str, Any]) -> list[dict[str, Any]]
     ]
 
 
+def cutover_rollback_leftovers(containers: Any, services: Any) -> dict[str, list[str]]:
+    """What runs on the host after a failed rollback: the project's containers (a service's name or
+    its legacy container's, with or without a --<release> suffix) as 'name (image, status)',
+    split by running or not. `containers` is docker_host_info's list (Names, Image, Status, State)."""
+    names = set()
+    for svc in services or []:
+        names.add(str(svc["name"]))
+        if (svc.get("legacy") or {}).get("container"):
+            names.add(str(svc["legacy"]["container"]))
+    split: dict[str, list[str]] = {"running": [], "stopped": []}
+    for c in containers or []:
+        name = str((c.get("Names") or ["?"])[0]).removeprefix("/")
+        if name not in names and not any(name.startswith(f"{n}--") for n in names):
+            continue
+        label = f"{name} ({c.get('Image', '?')}, {c.get('Status', '?')})"
+        split["running" if c.get("State") == "running" else "stopped"].append(label)
+    return split
+
+
 class FilterModule:
     """Ansible filter plugin entry point."""
 
@@ -392,6 +412,7 @@ class FilterModule:
             "cutover_rollback_candidates": cutover_rollback_candidates,
             "cutover_rollback_plan": cutover_rollback_plan,
             "cutover_rollback_summary": cutover_rollback_summary,
+            "cutover_rollback_leftovers": cutover_rollback_leftovers,
             "cutover_rollback_flip_back": cutover_rollback_flip_back,
             "cutover_rollback_clone": cutover_rollback_clone,
             "cutover_rollback_container_ops": cutover_rollback_container_ops,
