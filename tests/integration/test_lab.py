@@ -60,6 +60,7 @@ PUT_OBJECT = [
 ]  # fmt: skip
 DATA_ROOT = Path(f"/var/lib/cutover-lab/h{HOST_INDEX}")
 PIDFILE = Path(f"/run/cutover-lab/h{HOST_INDEX}.pid")
+LAB_CONTAINERS = ["lab-docker-host", "mint-artwork", "mint-minio", "mint-postgres", "mint-quote-page"]
 
 
 def engine_processes() -> dict[int, str]:
@@ -113,6 +114,12 @@ def lab_host_leftovers() -> list[str]:
     return found
 
 
+def lab_containers() -> list[str]:
+    """The names of the lab's own containers running on host 1, sorted."""
+    out = run([*HOST_DOCKER, "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout
+    return sorted(out.split())
+
+
 def host_health(ssh: SshRunner, port: int) -> tuple[str, dict[str, str]]:
     """GET /health on the host's own loopback, over SSH (as deploy: no root needed)."""
     out = ssh(f"curl -s -w '\\n%{{http_code}}' http://127.0.0.1:{port}/health", root=False).stdout.strip().splitlines()
@@ -134,8 +141,7 @@ def test_lab_down_then_up_from_nothing(lab_lock: None, repo_root: Path) -> None:
     assert not (repo_root / ".lab" / "ssh").exists()
     make("lab-down")  # nothing there: still fine
     make("lab")
-    names = run([*HOST_DOCKER, "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout.split()
-    assert sorted(names) == ["lab-docker-host", "mint-artwork", "mint-minio", "mint-postgres", "mint-quote-page"]
+    assert lab_containers() == LAB_CONTAINERS
 
 
 def test_a_lab_whose_machine_restarted_comes_back_clean(lab_lock: None) -> None:
@@ -145,8 +151,7 @@ def test_a_lab_whose_machine_restarted_comes_back_clean(lab_lock: None) -> None:
     assert PIDFILE.exists() and (DATA_ROOT / "docker").is_dir(), "the power cut should leave the data behind"
     out = make("lab").stdout
     assert f"cutover-lab-h{HOST_INDEX}: its engine is gone but its data is not" in out
-    names = run([*HOST_DOCKER, "ps", "--filter", "label=cutover.lab=true", "--format", "{{.Names}}"]).stdout.split()
-    assert sorted(names) == ["lab-docker-host", "mint-artwork", "mint-minio", "mint-postgres", "mint-quote-page"]
+    assert lab_containers() == LAB_CONTAINERS
 
 
 def test_lab_host_is_its_own_machine(lab: Path) -> None:
