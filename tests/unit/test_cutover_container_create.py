@@ -67,6 +67,9 @@ def test_create_on_the_first_network_connect_the_others_then_start() -> None:
     }  # fmt: skip
     assert ops[1] == {"action": "connect", "container": "cart", "network": "back", "aliases": []}
     assert ops[2] == {"action": "start", "container": "cart"}
+    # the env as cutover_envfile_select gives it: a mapping, values exact
+    mapped = create.cutover_swap_start_ops(ENTRY, {"A": "1", "B": "x=y 'z'"}, {}, "no")
+    assert mapped[0]["body"]["Env"] == ["A=1", "B=x=y 'z'"]
 
 
 def test_a_service_without_networks_or_ports_gets_the_engines_defaults() -> None:
@@ -74,3 +77,11 @@ def test_a_service_without_networks_or_ports_gets_the_engines_defaults() -> None
     assert [op["action"] for op in ops] == ["create", "start"]
     assert "NetworkingConfig" not in ops[0]["body"] and "NetworkMode" not in ops[0]["body"]["HostConfig"]
     assert "Healthcheck" not in ops[0]["body"]
+
+
+def test_a_stale_container_of_an_earlier_attempt_is_removed_first() -> None:
+    entry = {"container": "cart--abc1234", "image": "x:1", "stale": "cart--abc1234"}
+    ops = create.cutover_swap_start_ops(entry, [], {}, "no")
+    assert [(op["action"], op["container"]) for op in ops] == [
+        ("remove", "cart--abc1234"), ("create", "cart--abc1234"), ("start", "cart--abc1234"),
+    ]  # fmt: skip

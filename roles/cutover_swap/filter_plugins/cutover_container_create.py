@@ -1,12 +1,15 @@
 """The new container of a service as Engine API operations, kept out of Jinja (unit-tested).
 
   cutover_swap_start_ops(entry, env, labels, restart_policy, healthcheck)
-      -> [create, connect..., start] for library/cutover_container_ops.py
-      ``entry`` is a swap plan entry (container, image, ports, networks); ``env`` the service's
-      ``KEY=value`` list; ``healthcheck`` the service's (community.docker.docker_container's
-      format: test as a string or a list, durations such as ``2s`` or ``1m30s``, retries).
-      The first network goes in the create body (Engine API 1.41 takes one), the others are
-      connected before the start. The create body carries env values: the task is no_log.
+      -> [remove?, create, connect..., start] for library/cutover_container_ops.py
+      ``entry`` is a swap plan entry (container, image, ports, networks, stale); ``env`` the
+      service's env ({KEY: value} as cutover_envfile_select gives it, or a ``KEY=value`` list);
+      ``healthcheck`` the service's (community.docker.docker_container's format: test as a
+      string or a list, durations such as ``2s`` or ``1m30s``, retries). The first network
+      goes in the create body (Engine API 1.41 takes one), the others are connected before the
+      start. An entry with ``stale`` (blue/green: a stopped container of an earlier attempt
+      already has the new name) removes that container first. The create body carries env
+      values: the task that passes it is no_log.
 
 What docker_container (networks_cli_compatible, network_mode = the first network) made of the
 same fields, so a container made either way serves the same.
@@ -76,7 +79,7 @@ def cutover_swap_start_ops(
     host: dict[str, Any] = {"PortBindings": bindings, "RestartPolicy": {"Name": restart_policy}}
     body: dict[str, Any] = {
         "Image": str(entry["image"]),
-        "Env": [str(e) for e in env or []],
+        "Env": [f"{k}={v}" for k, v in env.items()] if isinstance(env, dict) else [str(e) for e in env or []],
         "Labels": {str(k): str(v) for k, v in dict(labels or {}).items()},
         "ExposedPorts": exposed,
         "HostConfig": host,
@@ -87,7 +90,8 @@ def cutover_swap_start_ops(
     if networks:
         host["NetworkMode"] = networks[0]["network"]
         body["NetworkingConfig"] = {"EndpointsConfig": {networks[0]["network"]: {"Aliases": networks[0]["aliases"]}}}
-    ops: list[dict[str, Any]] = [{"action": "create", "container": name, "body": body}]
+    ops: list[dict[str, Any]] = [{"action": "remove", "container": str(entry["stale"])}] if entry.get("stale") else []
+    ops.append({"action": "create", "container": name, "body": body})
     ops += [{"action": "connect", "container": name, "network": n["network"], "aliases": n["aliases"]}
             for n in networks[1:]]  # fmt: skip
     ops.append({"action": "start", "container": name})
