@@ -16,6 +16,7 @@ from tests.unit.plugins import ROLES, load, load_module
 
 ops_module = load_module("cutover_container_ops", ROLES / "cutover_swap" / "library" / "cutover_container_ops.py")
 swap = load("cutover_swap_filters_ops", ROLES / "cutover_swap" / "filter_plugins" / "cutover_swap.py")
+create = load("cutover_container_create", ROLES / "cutover_swap" / "filter_plugins" / "cutover_container_create.py")
 
 
 class _Engine(BaseHTTPRequestHandler):
@@ -23,6 +24,7 @@ class _Engine(BaseHTTPRequestHandler):
 
     containers: ClassVar[dict[str, bool]] = {}
     calls: ClassVar[list[str]] = []
+    bodies: ClassVar[dict[str, Any]] = {}
 
     def _answer(self, status: int, body: Any = None) -> None:
         self.send_response(status)
@@ -51,14 +53,32 @@ class _Engine(BaseHTTPRequestHandler):
         else:
             self._answer(204)
 
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length)) if length else None
+
     def do_POST(self) -> None:
         name, action, query = self._target()
         self.calls.append(f"POST {name} {action} {query}")
-        if name not in self.containers:
+        if self.path.startswith("/containers/create?"):
+            new = query["name"][0]
+            if new in self.containers:
+                self._answer(409, {"message": f'Conflict. The container name "/{new}" is already in use'})
+            else:
+                self.containers[new] = False
+                self.bodies[new] = self._body()
+                self._answer(201, {"Id": "0123456789abcdef", "Warnings": []})
+        elif self.path.startswith("/networks/"):
+            self.bodies[f"connect {name}"] = self._body()
+            self._answer(200)
+        elif name not in self.containers:
             self._answer(404, {"message": f"No such container: {name}"})
         elif action == "stop":
             self._answer(204 if self.containers[name] else 304)
             self.containers[name] = False
+        elif action == "start":
+            self._answer(304 if self.containers[name] else 204)
+            self.containers[name] = True
         elif action == "rename":
             new = query["name"][0]
             if new in self.containers:
@@ -75,6 +95,7 @@ class _Engine(BaseHTTPRequestHandler):
 def engine() -> Iterator[str]:
     _Engine.containers = {}
     _Engine.calls = []
+    _Engine.bodies = {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Engine)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"tcp://127.0.0.1:{server.server_address[1]}"
@@ -138,10 +159,47 @@ def test_the_plan_of_a_service_without_a_current_or_kept_name() -> None:
 
 def test_bad_operations_are_named_by_field() -> None:
     bad = [{"action": "kill", "container": "a"}, {"action": "rename", "container": ""},
-           {"action": "stop", "container": "b", "timeout_s": "soon"}]  # fmt: skip
+           {"action": "stop", "container": "b", "timeout_s": "soon"},
+           {"action": "create", "container": "c", "body": "nope"}, {"action": "connect", "container": "c"}]  # fmt: skip
     assert ops_module.op_problems(bad) == [
-        "ops[0].action: expected one of remove, stop, rename, got 'kill'",
+        "ops[0].action: expected one of remove, stop, rename, create, connect, start, got 'kill'",
         "ops[1].container: expected a container name",
         "ops[1].new_name: expected the container's new name",
         "ops[2].timeout_s: expected whole seconds, got 'soon'",
+        "ops[3].body: expected the Engine API create body (a mapping)",
+        "ops[4].network: expected the network to connect the container to",
     ]
+
+
+START_ENTRY = {"container": "cart", "image": "shop/cart:abc1234", "ports": ["127.0.0.1:8080:80"],
+               "networks": [{"name": "front", "aliases": ["cart"]}, {"name": "back", "aliases": ["cart"]}]}  # fmt: skip
+
+
+def test_the_new_container_is_created_connected_and_started_in_one_call(engine: str) -> None:
+    _Engine.containers = {"cart--old": False}
+    health = {"test": "curl -f localhost/health", "interval": "2s", "retries": 3}
+    labels = {"cutover.service": "cart"}
+    ops = create.cutover_swap_start_ops(START_ENTRY, ["TOKEN=s3cr=t"], labels, "unless-stopped", health)
+    changed, done = _run(engine, ops)
+    assert changed and _Engine.containers == {"cart--old": False, "cart": True}
+    assert [(d["action"], d["status"]) for d in done] == [("create", 201), ("connect", 200), ("start", 204)]
+    body = _Engine.bodies["cart"]
+    assert body["Env"] == ["TOKEN=s3cr=t"] and body["HostConfig"]["NetworkMode"] == "front"
+    assert body["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}
+    assert _Engine.bodies["connect back"] == {"Container": "cart", "EndpointConfig": {"Aliases": ["cart"]}}
+    assert all("s3cr" not in str(d) for d in done)  # names and statuses only
+
+
+def test_a_taken_name_refuses_the_create_and_nothing_starts(engine: str) -> None:
+    _Engine.containers = {"cart": False}
+    done: list[dict[str, Any]] = []
+    ops = create.cutover_swap_start_ops(START_ENTRY, [], {}, "no")
+    with pytest.raises(ops_module.OpFailed, match=r"create cart: the Engine answered 409"):
+        ops_module.run_ops({"docker_host": engine, "ops": ops, "request_timeout_s": 5}, False, done)
+    assert done == [] and _Engine.containers == {"cart": False}
+
+
+def test_check_mode_says_a_create_and_a_start_would_change(engine: str) -> None:
+    changed, done = _run(engine, create.cutover_swap_start_ops(START_ENTRY, [], {}, "no"), check_mode=True)
+    assert changed and [d["changed"] for d in done] == [True, True, True]
+    assert _Engine.calls == [] and _Engine.containers == {}

@@ -1,7 +1,7 @@
 """The Docker Engine API over its socket (or tcp), for the project's own modules on the host.
 
-Reads, and the few plain container operations (stop, rename, remove) the swap chains in one
-call; creating containers stays community.docker's. Shared by symlink
+Reads, and the plain container operations (remove, stop, rename, create, connect, start) the
+swap chains in one call. Shared by symlink
 (roles/<role>/module_utils/cutover_engine.py) like cutover_health_contract.py.
 """
 
@@ -49,8 +49,8 @@ def engine_get_raw(docker_host: str, path: str, timeout: float) -> tuple[int, by
     return engine_request(docker_host, "GET", path, timeout)
 
 
-def engine_request(docker_host: str, method: str, path: str, timeout: float) -> tuple[int, bytes]:
-    """One Engine API request without a body; (status, body bytes)."""
+def engine_request(docker_host: str, method: str, path: str, timeout: float, body: Any = None) -> tuple[int, bytes]:
+    """One Engine API request, with a JSON body when one is given; (status, body bytes)."""
     parts = urlsplit(docker_host)
     if parts.scheme == "unix":
         conn: http.client.HTTPConnection = _UnixConnection(parts.path, timeout)
@@ -59,7 +59,10 @@ def engine_request(docker_host: str, method: str, path: str, timeout: float) -> 
     else:
         raise ValueError(docker_host_problem(docker_host))
     try:
-        conn.request(method, path)
+        if body is None:
+            conn.request(method, path)
+        else:
+            conn.request(method, path, json.dumps(body).encode(), {"Content-Type": "application/json"})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
