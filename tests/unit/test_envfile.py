@@ -48,9 +48,11 @@ def test_the_filter_plugin_exposes_the_filters() -> None:
         "cutover_envfile_checksums",
         "cutover_envfile_keys",
         "cutover_envfile_parse",
+        "cutover_envfile_per_service",
         "cutover_envfile_problems",
         "cutover_envfile_render",
         "cutover_envfile_select",
+        "cutover_envfile_service_files",
     ]
     assert filters["cutover_envfile_parse"]("A=1\n") == {"A": "1"}
 

@@ -28,6 +28,8 @@ Filters:
   cutover_envfile_render(env, names=None) -> str                  env-file text of (some of) env
   cutover_envfile_select(env, names) -> dict                      only those names, in env's order
   cutover_envfile_checksums(env, services) -> dict                service -> sha1 of its env-file text
+  cutover_envfile_per_service(env, services) -> dict              service -> only its keys of env
+  cutover_envfile_service_files(env, services, names) -> dict     "<service>.env" -> its env-file text
 
 ``lenient=True`` never raises: it is for readers that must not fail (the redactor, prep's list
 of missing keys next to its list of problems). A refused line whose name is recognisable is
@@ -281,6 +283,22 @@ def checksums(env: Mapping[str, Any] | None, services: Iterable[Mapping[str, Any
     }
 
 
+def per_service(
+    env: Mapping[str, Any] | None, services: Iterable[Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per service, only its keys of env (what its container gets)."""
+    return {str(svc["name"]): select(env, svc.get("env") or []) for svc in services}
+
+
+def service_files(
+    env: Mapping[str, Any] | None, services: Iterable[Mapping[str, Any]], names: Iterable[str]
+) -> dict[str, str]:
+    """``<service>.env`` -> the env-file text of that service's keys, for the services named."""
+    wanted = set(names)
+    files = per_service(env, services)
+    return {f"{name}.env": render(values) for name, values in files.items() if name in wanted}
+
+
 class FilterModule:
     """Ansible filter plugin entry point."""
 
@@ -292,4 +310,6 @@ class FilterModule:
             "cutover_envfile_render": render,
             "cutover_envfile_select": select,
             "cutover_envfile_checksums": checksums,
+            "cutover_envfile_per_service": per_service,
+            "cutover_envfile_service_files": service_files,
         }

@@ -179,6 +179,13 @@ def cutover_state_swapped(state: Any, service: str, record: dict[str, Any]) -> d
     return state
 
 
+def cutover_state_swapped_entries(state: Any, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Record the swap of several services (swap plan entries: name, record) at once."""
+    for entry in entries:
+        state = cutover_state_swapped(state, entry["name"], entry["record"])
+    return dict(_mapping(state))
+
+
 def cutover_state_unopened(state: Any) -> dict[str, Any]:
     """The change closed again: the swap found every service already serving the target."""
     return dict(_mapping(state)) | {"in_progress": None}
@@ -286,6 +293,7 @@ class FilterModule:
             "cutover_changes_after": cutover_changes_after,
             "cutover_state_open": cutover_state_open,
             "cutover_state_swapped": cutover_state_swapped,
+            "cutover_state_swapped_entries": cutover_state_swapped_entries,
             "cutover_state_unopened": cutover_state_unopened,
             "cutover_state_committed": cutover_state_committed,
             "cutover_state_running_kept": cutover_state_running_kept,

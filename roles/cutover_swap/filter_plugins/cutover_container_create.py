@@ -1,5 +1,7 @@
 """The new container of a service as Engine API operations, kept out of Jinja (unit-tested).
 
+  cutover_swap_level_start_ops(entries, services, envs, settings)
+      -> the ops of every new container of a swap level (labels made here), in order
   cutover_swap_start_ops(entry, env, labels, restart_policy, healthcheck)
       -> [remove?, create, connect..., start] for library/cutover_container_ops.py
       ``entry`` is a swap plan entry (container, image, ports, networks, stale); ``env`` the
@@ -98,6 +100,32 @@ def cutover_swap_start_ops(
     return ops
 
 
+def cutover_swap_level_start_ops(
+    entries: list[dict[str, Any]], services: list[dict[str, Any]], envs: Any, settings: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The start operations of every new container of a level, in the level's order (a service the
+    release does not have starts nothing). ``envs``: each service's env (cutover_envfile_per_service);
+    ``settings``: project, release, restart_policy. Each container is labelled with its project,
+    service, release, config hash and layout (edge: behind the edge proxy; else published)."""
+    by_name = {svc["name"]: svc for svc in services}
+    ops: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry.get("action") == "retired":
+            continue
+        svc = by_name[entry["name"]]
+        labels = {
+            "cutover.project": settings["project"],
+            "cutover.service": svc["name"],
+            "cutover.release": settings["release"],
+            "cutover.config-hash": entry["config_hash"],
+            "cutover.layout": "edge" if dict(entry.get("record") or {}).get("edge") else "published",
+        }
+        env = dict(envs or {}).get(svc["name"]) or {}
+        ops += cutover_swap_start_ops(entry, env, labels, settings["restart_policy"], svc.get("healthcheck") or {})
+    return ops
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"cutover_swap_start_ops": cutover_swap_start_ops}
+        return {"cutover_swap_start_ops": cutover_swap_start_ops,
+                "cutover_swap_level_start_ops": cutover_swap_level_start_ops}  # fmt: skip

@@ -308,6 +308,76 @@ def cutover_swap_pending(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [entry for entry in plan if entry["action"] not in ("unchanged", "absent")]
 
 
+def cutover_swap_levels(pending: list[dict[str, Any]], services: list[dict[str, Any]]) -> list[list[str]]:
+    """The services that change, in levels swapped together: a service goes one level after the
+    last pending service it depends on, directly or through services that stay as they are; no
+    service of a level depends on another of it. Each level keeps the plan's order."""
+    deps = {svc["name"]: list(svc.get("depends_on") or []) for svc in services}
+
+    def closure(name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(deps.get(name, []))
+        while todo:
+            dep = todo.pop()
+            if dep not in seen:
+                seen.add(dep)
+                todo.extend(deps.get(dep, []))
+        return seen
+
+    level: dict[str, int] = {}
+    for entry in pending:  # the plan is in dependency order: a dependency comes first
+        name = entry["name"]
+        level[name] = 1 + max((level[dep] for dep in closure(name) if dep in level), default=-1)
+    return [[name for name in level if level[name] == index] for index in range(max(level.values(), default=-1) + 1)]
+
+
+def cutover_swap_level_served(entries: list[dict[str, Any]], gates: Any) -> list[dict[str, Any]]:
+    """The outcomes of a recreated level's services that are done: those the release lacks (stopped
+    and kept) and those whose new container passed its gate; a failed one is not recorded."""
+    gates = _mapping(gates)
+    return [cutover_swap_outcome(entry) for entry in entries
+            if entry["action"] == "retired" or _mapping(gates.get(entry["name"])).get("ok")]  # fmt: skip
+
+
+def cutover_swap_retired(entries: list[dict[str, Any]], behind_edge: bool) -> list[dict[str, Any]]:
+    """The entries of services the release lacks whose container serves behind the edge proxy
+    (behind_edge=true: taken off the edge, then stopped) or not (stopped and kept, as recreate)."""
+    return [
+        entry
+        for entry in entries
+        if entry["action"] == "retired" and bool(_mapping(entry.get("record")).get("edge")) == behind_edge
+    ]
+
+
+def cutover_swap_edge_flips(entries: list[dict[str, Any]], services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The edge flips of a blue/green level, for one call (cutover_edge flips.yml): each new container
+    takes its service's traffic; a service the release lacks behind the edge goes to none (503)."""
+    ports = {svc["name"]: svc.get("container_port") for svc in services}
+    flips = []
+    for entry in entries:
+        if entry["action"] != "retired":
+            flips.append({"service": entry["name"], "to": f"{entry['container']}:{ports.get(entry['name'])}"})
+        elif _mapping(entry.get("record")).get("edge"):
+            flips.append({"service": entry["name"], "to": "none"})
+    return flips
+
+
+def cutover_swap_diagnoses(gates: Any) -> dict[str, Any]:
+    """The health module's diagnosis of each container whose gate failed."""
+    return {name: _mapping(gate).get("diagnosis") or {} for name, gate in _mapping(gates).items()
+            if not _mapping(gate).get("ok")}  # fmt: skip
+
+
+def cutover_swap_level_failure(gates: Any, entries: list[dict[str, Any]], timeout_s: Any) -> str:
+    """Why the new containers of a level did not become healthy: one clause per service that failed."""
+    gates = _mapping(gates)
+    return "; ".join(
+        cutover_swap_unhealthy(gates.get(entry["name"]), entry, timeout_s)
+        for entry in entries
+        if not _mapping(gates.get(entry["name"])).get("ok")
+    )
+
+
 def _last_line(text: Any) -> str:
     lines = str(text or "").strip().splitlines()
     return lines[-1] if lines else ""
@@ -413,6 +483,12 @@ class FilterModule:
             "cutover_swap_candidates": cutover_swap_candidates,
             "cutover_swap_plan": cutover_swap_plan,
             "cutover_swap_pending": cutover_swap_pending,
+            "cutover_swap_levels": cutover_swap_levels,
+            "cutover_swap_level_failure": cutover_swap_level_failure,
+            "cutover_swap_diagnoses": cutover_swap_diagnoses,
+            "cutover_swap_level_served": cutover_swap_level_served,
+            "cutover_swap_retired": cutover_swap_retired,
+            "cutover_swap_edge_flips": cutover_swap_edge_flips,
             "cutover_swap_layout_problem": cutover_swap_layout_problem,
             "cutover_swap_unhealthy": cutover_swap_unhealthy,
             "cutover_swap_probe_targets": cutover_swap_probe_targets,

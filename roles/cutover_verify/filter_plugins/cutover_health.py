@@ -2,6 +2,7 @@
 
   cutover_health_targets(services)  -> [{name, url, contract}] of the services that declare a health URL
                                        (contract: module_utils/cutover_health_contract.py, the one definition)
+  cutover_health_new_containers(entries, services) -> the swap's gates of a level's new containers
   cutover_health_summary(results)   -> {name: {ok, status_code, body, problems}} (the payload's health)
   cutover_health_lines(summary)     -> one line per service: "name: ok" or "name: problem, problem"
   cutover_health_failure(summary)   -> "svc: problem, ...; svc: ..." for the services that failed
@@ -39,6 +40,25 @@ def cutover_health_targets(services: Any) -> list[dict[str, Any]]:
     return out
 
 
+def cutover_health_new_containers(entries: Any, services: Any) -> list[dict[str, Any]]:
+    """The swap's gate of each new container of a level (swap plan entries; a service the release does
+    not have starts none): Docker's verdict on the container, then the service's health contract,
+    asked of the container itself (direct_port) when it serves behind the edge proxy."""
+    by_name = {svc["name"]: svc for svc in services or []}
+    targets = []
+    for entry in entries or []:
+        if entry.get("action") == "retired":
+            continue
+        svc = by_name[entry["name"]]
+        health = svc.get("health") if isinstance(svc.get("health"), dict) else {}
+        target = next(iter(cutover_health_targets([svc])), {"name": svc["name"]})
+        target = {**target, "container": entry["container"], "diagnose_url": health.get("url", "")}
+        if dict(entry.get("record") or {}).get("edge"):
+            target["direct_port"] = svc.get("container_port")
+        targets.append(target)
+    return targets
+
+
 def cutover_health_summary(results: Any) -> dict[str, dict[str, Any]]:
     return {
         name: {
@@ -67,6 +87,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "cutover_health_targets": cutover_health_targets,
+            "cutover_health_new_containers": cutover_health_new_containers,
             "cutover_health_summary": cutover_health_summary,
             "cutover_health_lines": cutover_health_lines,
             "cutover_health_failure": cutover_health_failure,
