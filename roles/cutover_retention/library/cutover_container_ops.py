@@ -1,0 +1,1 @@
+../../cutover_swap/library/cutover_container_ops.py
