@@ -277,10 +277,7 @@ def _sha1(text: str) -> str:
 
 def checksums(env: Mapping[str, Any] | None, services: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Per service, the sha1 of its env-file text (its keys only): the swap's config hash covers it."""
-    return {
-        str(svc["name"]): _sha1(render(select(env, svc.get("env") or [])))
-        for svc in services
-    }
+    return {name: _sha1(render(values)) for name, values in per_service(env, services).items()}
 
 
 def per_service(
