@@ -168,6 +168,16 @@ def test_env_files_are_written_0600_before_the_state_only_when_they_differ(tmp_p
     assert "hunter2" not in json.dumps(first), "never a value in the result"
 
 
+def test_an_env_directory_made_looser_by_hand_is_tightened_to_0700_when_an_env_file_is_written(tmp_path: Path) -> None:
+    (tmp_path / "env").mkdir(mode=0o755)
+    (tmp_path / "env").chmod(0o755)
+
+    out = host.run(params(tmp_path, env_files={"cart.env": "A=1\n"}), check_mode=False, now=NOW)
+
+    assert out["env_files_written"] == ["cart.env"]
+    assert oct((tmp_path / "env").stat().st_mode & 0o777) == "0o700"
+
+
 def test_env_files_in_check_mode_are_reported_not_written(tmp_path: Path) -> None:
     out = host.run(params(tmp_path, env_files={"cart.env": "A=1\n"}), check_mode=True, now=NOW)
     assert out["changed"] and out["env_files_written"] == ["cart.env"]

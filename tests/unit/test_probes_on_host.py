@@ -269,3 +269,58 @@ def test_a_rollback_stops_every_left_prober_and_never_signals_a_stranger(tmp_pat
 def test_prober_stop_refuses_unknown_arguments() -> None:
     out = subprocess.run([str(PROBER_STOP), "--all"], capture_output=True, text=True)
     assert out.returncode == 2 and "usage" in out.stderr
+
+
+# ---- prober_start.sh: how the swap starts its prober on the host -------------------------------
+
+PROBER_START = ROLES / "cutover_swap" / "files" / "prober_start.sh"
+
+
+def _prober_start(workdir: Path, url: str, python: str, wait_s: int = 10) -> subprocess.CompletedProcess[str]:
+    """Run prober_start.sh as the swap does: `sh -c <script>`, the prober's source on stdin."""
+    services = {"web": {"url": url, "existed": True}}
+    return subprocess.run(
+        ["sh", "-c", PROBER_START.read_text(), "prober_start.sh", str(workdir), str(wait_s), python,
+         "--services", json.dumps(services), "--stop-file", str(workdir / "stop"), "--out",
+         str(workdir / "downtime.json"), "--pid-file", str(workdir / "pid"), "--interval", "0.02"],
+        input=PROBER.read_text(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_started_prober_measures_after_the_call_returns_and_prober_stop_reads_it(
+    tmp_path: Path, server: str
+) -> None:
+    workdir = tmp_path / "runs" / "r1" / "prober"
+
+    started = _prober_start(workdir, server, sys.executable)
+
+    assert started.returncode == 0, started.stderr
+    pid = int(started.stdout)
+    assert int((workdir / "pid").read_text()) == pid
+    assert "downtime_prober" in Path(f"/proc/{pid}/cmdline").read_text()  # how prober_stop.sh knows it
+    assert oct(workdir.stat().st_mode & 0o777) == "0o700"
+    time.sleep(0.2)  # still measuring after the call returned
+    stop = [str(PROBER_STOP), "--figures", str(workdir), "20"]
+    out = subprocess.run(stop, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["services"]["web"]["requests"] > 1
+    assert not workdir.exists()
+
+
+def test_a_prober_that_cannot_run_fails_the_start_with_its_error(tmp_path: Path, server: str) -> None:
+    started = _prober_start(tmp_path / "prober", server, str(tmp_path / "no-such-python"))
+
+    assert started.returncode == 1
+    assert "ended before it measured" in started.stderr and "no-such-python" in started.stderr
+
+
+def test_a_prober_that_does_not_measure_in_time_is_stopped_and_the_start_fails(tmp_path: Path, server: str) -> None:
+    stuck = tmp_path / "stuck-python"
+    stuck.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    stuck.chmod(0o755)
+
+    started = _prober_start(tmp_path / "prober", server, str(stuck), wait_s=1)
+
+    assert started.returncode == 1 and "did not measure within 1s" in started.stderr
+    time.sleep(0.3)
+    left = subprocess.run(["pgrep", "-f", str(stuck)], capture_output=True, text=True)
+    assert left.stdout.strip() == "", "nothing is left running"

@@ -244,6 +244,8 @@ def write_env_files(root: str, env_files: dict[str, Any], check_mode: bool) -> l
         if check_mode:
             continue
         os.makedirs(env_dir, mode=0o700, exist_ok=True)
+        if os.stat(env_dir).st_mode & 0o777 != 0o700:  # made by hand or by an older version
+            os.chmod(env_dir, 0o700)
         write_atomically(path, content, 0o600)  # the module runs as root (become): root's file
     return written
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Downtime prober: requests every service's health URL every ~50 ms until told to stop.
 
-Copied to the docker host and run there (in the background) during the swap, so the URLs are
+Written to the docker host and started there by prober_start.sh during the swap, so the URLs are
 the addresses the host sees. Stops when the stop file appears, on SIGTERM/SIGINT, or after
 --max-duration; then writes JSON {"duration_s", "services": {svc: {requests, failed,
 longest_gap_s, slowest_s, still_down}}} to --out (atomically). With --pid-file it writes its pid there
