@@ -73,12 +73,14 @@ class _Engine(BaseHTTPRequestHandler):
             self._answer(200)
         elif name not in self.containers:
             self._answer(404, {"message": f"No such container: {name}"})
+        # The state changes before the answer: the client (and the test after it) reads it as
+        # soon as the answer arrives, while this thread may not have run on.
         elif action == "stop":
-            self._answer(204 if self.containers[name] else 304)
-            self.containers[name] = False
+            was_running, self.containers[name] = self.containers[name], False
+            self._answer(204 if was_running else 304)
         elif action == "start":
-            self._answer(304 if self.containers[name] else 204)
-            self.containers[name] = True
+            was_running, self.containers[name] = self.containers[name], True
+            self._answer(304 if was_running else 204)
         elif action == "rename":
             new = query["name"][0]
             if new in self.containers:
