@@ -178,6 +178,23 @@ def test_an_env_directory_made_looser_by_hand_is_tightened_to_0700_when_an_env_f
     assert oct((tmp_path / "env").stat().st_mode & 0o777) == "0o700"
 
 
+def test_a_loosened_env_directory_holding_unchanged_files_is_tightened_and_reported(tmp_path: Path) -> None:
+    env = {"cart.env": "A=1\n"}
+    host.run(params(tmp_path, env_files=env), check_mode=False, now=NOW)
+    (tmp_path / "env").chmod(0o755)
+
+    checked = host.run(params(tmp_path, env_files=env), check_mode=True, now=NOW)
+    assert checked["changed"] and checked["env_dir_tightened"]
+    assert oct((tmp_path / "env").stat().st_mode & 0o777) == "0o755", "check mode changes nothing"
+
+    out = host.run(params(tmp_path, env_files=env), check_mode=False, now=NOW)
+    again = host.run(params(tmp_path, env_files=env), check_mode=False, now=NOW)
+
+    assert out["changed"] and out["env_dir_tightened"] and out["env_files_written"] == []
+    assert oct((tmp_path / "env").stat().st_mode & 0o777) == "0o700"
+    assert not again["changed"] and not again["env_dir_tightened"]
+
+
 def test_env_files_in_check_mode_are_reported_not_written(tmp_path: Path) -> None:
     out = host.run(params(tmp_path, env_files={"cart.env": "A=1\n"}), check_mode=True, now=NOW)
     assert out["changed"] and out["env_files_written"] == ["cart.env"]

@@ -116,6 +116,10 @@ env_files_written:
   description: The env files (names) this call wrote.
   type: list
   returned: always
+env_dir_tightened:
+  description: C(<root>/env) was looser than 0700 and was set back to 0700 (only when I(env_files) are given).
+  type: bool
+  returned: always
 audit_lines:
   description: How many audit lines were appended.
   type: int
@@ -227,6 +231,18 @@ def env_file_problems(env_files: dict[str, Any]) -> list[str]:
     ]
 
 
+def tighten_env_dir(root: str, check_mode: bool) -> bool:
+    """Set an existing <root>/env back to 0700 (loosened by hand or made by an older version)."""
+    env_dir = os.path.join(root, "env")
+    try:
+        loose = os.stat(env_dir).st_mode & 0o777 != 0o700
+    except FileNotFoundError:
+        return False  # write_env_files makes it 0700
+    if loose and not check_mode:
+        os.chmod(env_dir, 0o700)
+    return loose
+
+
 def write_env_files(root: str, env_files: dict[str, Any], check_mode: bool) -> list[str]:
     """Write each env file whose content or mode differs (0600); the names written."""
     env_dir = os.path.join(root, "env")
@@ -244,8 +260,6 @@ def write_env_files(root: str, env_files: dict[str, Any], check_mode: bool) -> l
         if check_mode:
             continue
         os.makedirs(env_dir, mode=0o700, exist_ok=True)
-        if os.stat(env_dir).st_mode & 0o777 != 0o700:  # made by hand or by an older version
-            os.chmod(env_dir, 0o700)
         write_atomically(path, content, 0o600)  # the module runs as root (become): root's file
     return written
 
@@ -315,10 +329,12 @@ def run(params: dict[str, Any], check_mode: bool, now: float | None = None) -> d
                 result["lock_taken"] = True
             lock = lock_summary(root, run_id, stale, now)
 
-    result["env_files_written"] = []
+    result["env_files_written"], result["env_dir_tightened"] = [], False
     if env_files and not result["refused"]:
+        # The directory first: unchanged files in a loosened directory are tightened too.
+        result["env_dir_tightened"] = tighten_env_dir(root, check_mode)
         result["env_files_written"] = write_env_files(root, env_files, check_mode)
-        result["changed"] = bool(result["env_files_written"])
+        result["changed"] = bool(result["env_files_written"]) or result["env_dir_tightened"]
 
     state_path = os.path.join(root, "state.json")
     result["state_existed"] = os.path.isfile(state_path)
