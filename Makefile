@@ -68,7 +68,7 @@ demo-lab-only:
 	@echo "==> the lab is up with the old release; the cutover is not wired into 'make demo' yet"
 
 # ---------------------------------------------------------------------------------- lint
-PY_LINT_PATHS := $(wildcard tests scripts/*.py python_wrapper/cutover benchmarks roles/*/filter_plugins roles/*/library roles/cutover_edge/files/image)
+PY_LINT_PATHS := $(wildcard tests scripts/*.py python_wrapper/cutover benchmarks playbooks/*_plugins roles/*/filter_plugins roles/*/library roles/cutover_edge/files/image)
 lint: setup
 	@echo "==> yamllint"
 	@$(BIN)/yamllint -s .
