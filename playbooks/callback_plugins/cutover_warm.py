@@ -33,9 +33,11 @@ DOCUMENTATION = """
 
 
 def warm_jinja_plugins() -> None:
-    """Fill the filter and test loaders' plugin lists (kept until a new plugin dir is added)."""
-    for loader in (filter_loader, test_loader):
-        next(iter(loader.all()), None)  # the generator fills the list on its first step
+    """Fill the filter and test loaders' plugin lists (kept until a new plugin dir is added).
+    Looking up one built-in plugin by name fills a loader's list when it is empty and is a dict
+    look-up when it is not."""
+    filter_loader.get("ansible.builtin.bool")
+    test_loader.get("ansible.builtin.success")
 
 
 class CallbackModule(CallbackBase):  # type: ignore[misc]

@@ -60,7 +60,7 @@ def test_a_failing_warm_up_is_ignored() -> None:
     out = run("""
         def broken(*a, **kw):
             raise RuntimeError("no plugins today")
-        cutover_warm.filter_loader.all = broken
+        cutover_warm.filter_loader.get = broken
         cutover_warm.CallbackModule().v2_playbook_on_task_start(None, False)
         cutover_warm.CallbackModule().v2_playbook_on_handler_task_start(None)
         print("ran on")
