@@ -154,7 +154,7 @@ def _run_ansible(
     play_path: Path,
     extravars: dict[str, Any],
     check: bool,
-    on_event: Callable[[dict[str, Any]], bool],
+    on_event: Callable[[dict[str, Any]], None],
     event_stdout: Callable[[], str],
 ) -> tuple[int, str, str]:
     """One ansible-playbook run through ansible-runner: (rc, runner status, stdout). Signals
@@ -174,7 +174,10 @@ def _run_ansible(
         host = is_handoff_result(event)
         if host:  # redact nothing after the handoff before its values are known
             pipe.wait(host)
-        return on_event(event)
+        on_event(event)
+        # False: ansible-runner need not write each event to its artifacts dir (one file per
+        # event, removed with `tmp` below); the wrapper keeps the redacted events itself.
+        return False
 
     try:
         with ctx.stop.installed(), ctx.stop.child(tmp / "playbook.pid"):
@@ -219,11 +222,10 @@ def run_playbook(
     events: list[dict[str, Any]] = []
     red = ctx.redactor
 
-    def on_event(event: dict[str, Any]) -> bool:
+    def on_event(event: dict[str, Any]) -> None:
         clean = red.data(event)
         events.append(clean)
         ctx.reporter.event(phase, clean)
-        return True
 
     def event_stdout() -> str:
         return "\n".join(str(e.get("stdout", "")) for e in events if e.get("stdout"))
@@ -695,13 +697,12 @@ def run_stream(ctx: RunContext, phases: Sequence[str]) -> list[PhaseOutcome]:
 
     cutter = stream.Cutter(PHASES, started, finish)
 
-    def on_event(event: dict[str, Any]) -> bool:
+    def on_event(event: dict[str, Any]) -> None:
         clean = ctx.redactor.data(event)
         everything.append(clean)
         cutter.feed(clean)
         if cutter.current is not None and cutter.announced:
             ctx.reporter.event(cutter.current.phase, clean)
-        return True
 
     def event_stdout() -> str:
         return "\n".join(str(e.get("stdout", "")) for e in everything if e.get("stdout"))
