@@ -195,6 +195,16 @@ def test_a_loosened_env_directory_holding_unchanged_files_is_tightened_and_repor
     assert not again["changed"] and not again["env_dir_tightened"]
 
 
+def test_a_new_env_directory_is_0700_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o177)  # makedirs(mode=0o700) alone would give 0o600
+    try:
+        out = host.run(params(tmp_path, env_files={"cart.env": "A=1\n"}), check_mode=False, now=NOW)
+    finally:
+        os.umask(old)
+    assert out["env_files_written"] == ["cart.env"]
+    assert oct((tmp_path / "env").stat().st_mode & 0o777) == "0o700"
+
+
 def test_env_files_in_check_mode_are_reported_not_written(tmp_path: Path) -> None:
     out = host.run(params(tmp_path, env_files={"cart.env": "A=1\n"}), check_mode=True, now=NOW)
     assert out["changed"] and out["env_files_written"] == ["cart.env"]

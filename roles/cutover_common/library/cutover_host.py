@@ -237,7 +237,7 @@ def tighten_env_dir(root: str, check_mode: bool) -> bool:
     try:
         loose = os.stat(env_dir).st_mode & 0o777 != 0o700
     except FileNotFoundError:
-        return False  # write_env_files makes it 0700
+        return False  # write_env_files makes it
     if loose and not check_mode:
         os.chmod(env_dir, 0o700)
     return loose
@@ -260,6 +260,7 @@ def write_env_files(root: str, env_files: dict[str, Any], check_mode: bool) -> l
         if check_mode:
             continue
         os.makedirs(env_dir, mode=0o700, exist_ok=True)
+        tighten_env_dir(root, check_mode=False)  # the umask may have taken bits from a new one
         write_atomically(path, content, 0o600)  # the module runs as root (become): root's file
     return written
 
