@@ -1,0 +1,91 @@
+"""The build plan's and the recertification's one call on the host
+(roles/cutover_build/library/cutover_docker_facts.py), against a fake Engine API over tcp."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.plugins import ROLES, load
+
+load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
+facts = load("cutover_docker_facts", ROLES / "cutover_build" / "library" / "cutover_docker_facts.py")
+
+LISTED = [
+    {"Names": ["/cart"], "Image": "shop/cart:def5678", "State": "running", "Labels": {"cutover.release": "def5678"}},
+]
+ENGINE: dict[str, tuple[int, Any]] = {
+    "/images/shop/cart:def5678/json": (200, {"Id": "sha256:c1", "RepoTags": ["shop/cart:def5678"],
+                                             "Config": {"Env": ["PATH=/usr/bin"]}}),
+    "/networks/shop-net": (200, {"Name": "shop-net"}),
+    "/containers/json?all=1&size=0": (200, LISTED),
+    "/images/broken:x/json": (500, {"message": "boom"}),
+}  # fmt: skip
+
+
+class _Engine(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, body = ENGINE.get(self.path, (404, {"message": "no such thing"}))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(body).encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Engine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _read(engine: str, **over: Any) -> dict[str, Any]:
+    params = {"docker_host": engine, "paths": [], "images": [], "networks": [], "containers": False, "timeout_s": 5}
+    return facts.read_docker_facts(params | over)  # type: ignore[no-any-return]
+
+
+def test_one_call_answers_the_build_plan(engine: str, tmp_path: Path) -> None:
+    shipped = tmp_path / "releases" / "def5678" / ".complete"
+    shipped.parent.mkdir(parents=True)
+    shipped.touch()
+    missing = tmp_path / "releases" / "0000000" / ".complete"
+
+    found = _read(engine, paths=[str(shipped), str(missing)], images=["shop/cart:def5678", "shop/web:def5678"],
+                  networks=["shop-net", "other-net"])  # fmt: skip
+
+    assert found["paths"] == {str(shipped): True, str(missing): False}
+    assert found["images"] == [{"Id": "sha256:c1", "RepoTags": ["shop/cart:def5678"]}]  # ids and tags, nothing else
+    assert found["networks"] == [{"name": "shop-net", "exists": True}, {"name": "other-net", "exists": False}]
+    assert "containers" not in found
+
+
+def test_the_container_list_only_when_asked(engine: str, tmp_path: Path) -> None:
+    found = _read(engine, containers=True, paths=[str(tmp_path)])
+
+    assert found["containers"] == LISTED
+    assert found["paths"] == {str(tmp_path): True}
+
+
+def test_an_engine_error_is_not_taken_for_a_missing_image(engine: str) -> None:
+    with pytest.raises(RuntimeError, match=r"GET /images/broken:x/json answered HTTP 500"):
+        _read(engine, images=["broken:x"])
+
+
+def test_the_build_and_recert_tasks_read_the_host_with_it() -> None:
+    plan = (ROLES / "cutover_build" / "tasks" / "plan.yml").read_text()
+    recert = (ROLES / "cutover_recert" / "tasks" / "recert.yml").read_text()
+    assert plan.count("cutover_docker_facts:") == 1 and "ansible.builtin.stat" not in plan
+    assert recert.count("cutover_docker_facts:") == 1 and "docker_host_info" not in recert
+    assert (ROLES / "cutover_recert" / "library" / "cutover_docker_facts.py").resolve() == (
+        ROLES / "cutover_build" / "library" / "cutover_docker_facts.py"
+    ).resolve()
