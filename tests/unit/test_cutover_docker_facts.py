@@ -21,8 +21,8 @@ LISTED = [
     {"Names": ["/cart"], "Image": "shop/cart:def5678", "State": "running", "Labels": {"cutover.release": "def5678"}},
 ]
 ENGINE: dict[str, tuple[int, Any]] = {
-    "/images/shop/cart:def5678/json": (200, {"Id": "sha256:c1", "RepoTags": ["shop/cart:def5678"],
-                                             "Config": {"Env": ["PATH=/usr/bin"]}}),
+    "/images/shop/cart:def5678/json": (200, {"Id": "sha256:c1", "RepoTags": ["shop/cart:def5678"], "RepoDigests": [],
+                                             "Created": "2026-12-02T10:00:00Z", "Config": {"Env": ["PATH=/usr/bin"]}}),
     "/networks/shop-net": (200, {"Name": "shop-net"}),
     "/containers/json?all=1&size=0": (200, LISTED),
     "/images/broken:x/json": (500, {"message": "boom"}),
@@ -64,7 +64,9 @@ def test_one_call_answers_the_build_plan(engine: str, tmp_path: Path) -> None:
                   networks=["shop-net", "other-net"])  # fmt: skip
 
     assert found["paths"] == {str(shipped): True, str(missing): False}
-    assert found["images"] == [{"Id": "sha256:c1", "RepoTags": ["shop/cart:def5678"]}]  # ids and tags, nothing else
+    # who the image is and when it was made, nothing of its config
+    assert found["images"] == [{"Id": "sha256:c1", "RepoTags": ["shop/cart:def5678"], "RepoDigests": [],
+                                "Created": "2026-12-02T10:00:00Z"}]  # fmt: skip
     assert found["networks"] == [{"name": "shop-net", "exists": True}, {"name": "other-net", "exists": False}]
     assert "containers" not in found
 

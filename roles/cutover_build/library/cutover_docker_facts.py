@@ -12,7 +12,7 @@ description:
     nothing else of an image), which of C(networks) exist, and, when asked, the Engine's list of
     every container (C(GET /containers/json?all=1): summaries, never a container's env).
   - One round trip where a stat per path, an image look-up, a network look-up per network and a
-    container listing took one each (the build's plan; the recertification).
+    container listing took one each (the build's plan, the recertification, the closeout).
 options:
   docker_host:
     description: The Engine API (unix:///path or tcp://host:port).
@@ -50,7 +50,7 @@ paths:
   type: dict
   returned: success
 images:
-  description: The images the Engine has among those asked, each C({Id, RepoTags}).
+  description: The images the Engine has among those asked, each C({Id, RepoTags, RepoDigests, Created}).
   type: list
   returned: success
 networks:
@@ -71,13 +71,17 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.cutover_engine import docker_host_problem, engine_get
 
 
+# What is kept of an image: who it is and when it was made, nothing of its config.
+IMAGE_FIELDS = ("Id", "RepoTags", "RepoDigests", "Created")
+
+
 def read_docker_facts(params: dict[str, Any]) -> dict[str, Any]:
     host, timeout = params["docker_host"], params["timeout_s"]
     images = []
     for ref in params["images"]:
         status, data = engine_get(host, f"/images/{quote(ref, safe='/:@')}/json", timeout)
         if status == 200 and isinstance(data, dict):
-            images.append({"Id": data.get("Id"), "RepoTags": list(data.get("RepoTags") or [])})
+            images.append({key: data.get(key) for key in IMAGE_FIELDS})
         elif status != 404:
             raise RuntimeError(f"docker_host {host}: GET /images/{ref}/json answered HTTP {status}")
     networks = []

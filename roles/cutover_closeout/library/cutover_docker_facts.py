@@ -1,0 +1,1 @@
+../../cutover_build/library/cutover_docker_facts.py

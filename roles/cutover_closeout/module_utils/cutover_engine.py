@@ -1,0 +1,1 @@
+../../cutover_common/module_utils/cutover_engine.py
