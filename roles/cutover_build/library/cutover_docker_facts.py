@@ -70,7 +70,6 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.cutover_engine import docker_host_problem, engine_get
 
-
 # What is kept of an image: who it is and when it was made, nothing of its config.
 IMAGE_FIELDS = ("Id", "RepoTags", "RepoDigests", "Created")
 
