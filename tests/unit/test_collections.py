@@ -6,10 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import ansible
 import ansible_collections  # type: ignore[import-untyped]
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+CORE = Path(ansible.__file__).parent  # ansible-core's own packages: import paths, no collection
 FQCN = re.compile(r"\b((?:ansible|community)\.[a-z_]+)\.[a-z_]+")
 WHERE = ("roles", "playbooks", "molecule", "benchmarks", "python_wrapper/cutover")
 
@@ -25,9 +27,10 @@ def _used() -> set[str]:
         for path in (ROOT / top).rglob("*"):
             if path.is_file() and path.suffix in (".yml", ".yaml", ".py", ".j2"):
                 found |= set(FQCN.findall(path.read_text(encoding="utf-8", errors="replace")))
-    # ansible.builtin ships with ansible-core; ansible.module_utils and ansible.plugins are import
-    # paths (modules, action plugins), no collection
-    return found - {"ansible.builtin", "ansible.module_utils", "ansible.plugins"}
+    # ansible.builtin ships with ansible-core; ansible.module_utils, ansible.plugins, ... are
+    # ansible-core's import paths (modules, action and callback plugins), no collection
+    core = {name for name in found if name.startswith("ansible.") and (CORE / name.split(".")[1]).is_dir()}
+    return found - core - {"ansible.builtin"}
 
 
 def test_every_collection_in_use_is_listed_and_nothing_else() -> None:
