@@ -71,6 +71,14 @@ def test_one_call_answers_the_build_plan(engine: str, tmp_path: Path) -> None:
     assert "containers" not in found
 
 
+def test_a_path_is_answered_as_given_and_looked_up_expanded(engine: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEGACY_ROOT", str(tmp_path))
+    found = _read(engine, paths=["$LEGACY_ROOT", "$LEGACY_ROOT/gone"])
+
+    assert found["paths"] == {"$LEGACY_ROOT": True, "$LEGACY_ROOT/gone": False}
+
+
 def test_the_container_list_only_when_asked(engine: str, tmp_path: Path) -> None:
     found = _read(engine, containers=True, paths=[str(tmp_path)])
 

@@ -19,9 +19,11 @@ options:
     type: str
     default: unix:///var/run/docker.sock
   paths:
-    description: Paths on the host to look for (e.g. C(<root>/releases/<sha>/.complete)).
+    description:
+      - Paths on the host to look for (e.g. C(<root>/releases/<sha>/.complete)); C(~) and
+        C($VARS) are expanded for the look, the answer is keyed by the path as given.
     type: list
-    elements: path
+    elements: str
     default: []
   images:
     description: Image references (C(name:tag)) to look up.
@@ -46,7 +48,7 @@ author: cutover
 
 RETURN = r"""
 paths:
-  description: C({path: exists}) for every asked path (a file, a directory or anything else).
+  description: C({path: exists}) for every asked path as given (a file, a directory or anything else).
   type: dict
   returned: success
 images:
@@ -90,7 +92,9 @@ def read_docker_facts(params: dict[str, Any]) -> dict[str, Any]:
             raise RuntimeError(f"docker_host {host}: GET /networks/{name} answered HTTP {status}")
         networks.append({"name": name, "exists": status == 200})
     found: dict[str, Any] = {
-        "paths": {path: os.path.lexists(path) for path in params["paths"]},
+        # Keyed by the path as given (the caller looks its own strings up); ~ and $VARS expanded
+        # for the look, as the stat module does.
+        "paths": {path: os.path.lexists(os.path.expanduser(os.path.expandvars(path))) for path in params["paths"]},
         "images": images,
         "networks": networks,
     }
@@ -106,7 +110,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "docker_host": {"type": "str", "default": "unix:///var/run/docker.sock"},
-            "paths": {"type": "list", "elements": "path", "default": []},
+            "paths": {"type": "list", "elements": "str", "default": []},
             "images": {"type": "list", "elements": "str", "default": []},
             "networks": {"type": "list", "elements": "str", "default": []},
             "containers": {"type": "bool", "default": False},
