@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 
@@ -26,3 +32,27 @@ def load_module(name: str, path: Path) -> ModuleType:
     for util in sorted((path.parent.parent / "module_utils").glob("*.py")):
         load(f"ansible.module_utils.{util.stem}", util)
     return load(name, path)
+
+
+@contextmanager
+def fake_engine(routes: Mapping[str, tuple[int, Any]]) -> Iterator[str]:
+    """A fake Docker Engine API over tcp answering GET ``path`` with ``routes[path]`` (status,
+    JSON body), else 404 {"message": ...}; yields its docker_host (tcp://127.0.0.1:<port>)."""
+
+    class Engine(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = routes.get(self.path, (404, {"message": "no such thing"}))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Engine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

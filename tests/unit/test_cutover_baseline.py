@@ -4,15 +4,13 @@ API over tcp) and its decisions (filter_plugins/cutover_baseline.py)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.plugins import ROLES, load
+from tests.unit.plugins import ROLES, fake_engine, load
 
 load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
 facts = load("cutover_baseline_facts", ROLES / "cutover_baseline" / "library" / "cutover_baseline_facts.py")
@@ -43,24 +41,10 @@ ENGINE: dict[str, Any] = {
 }
 
 
-class _Engine(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = ENGINE.get(self.path)
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(body if body is not None else {"message": "no such thing"}).encode())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def engine() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Engine)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"tcp://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with fake_engine({path: (200, body) for path, body in ENGINE.items()}) as docker_host:
+        yield docker_host
 
 
 def _read(engine: str, tmp_path: Path, **over: Any) -> dict[str, Any]:

@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.unit.plugins import ROLES, load
+from tests.unit.plugins import ROLES, fake_engine, load
 
 load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
 facts = load("cutover_docker_facts", ROLES / "cutover_build" / "library" / "cutover_docker_facts.py")
@@ -29,24 +26,10 @@ ENGINE: dict[str, tuple[int, Any]] = {
 }  # fmt: skip
 
 
-class _Engine(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        status, body = ENGINE.get(self.path, (404, {"message": "no such thing"}))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(body).encode())
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def engine() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Engine)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"tcp://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with fake_engine(ENGINE) as docker_host:
+        yield docker_host
 
 
 def _read(engine: str, **over: Any) -> dict[str, Any]:
