@@ -12,7 +12,8 @@ import pytest
 
 from tests.unit.plugins import ROLES, fake_engine, load
 
-load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
+ENGINE_PY = ROLES / "cutover_common" / "module_utils" / "cutover_engine.py"
+engine_client = load("ansible.module_utils.cutover_engine", ENGINE_PY)
 facts = load("cutover_baseline_facts", ROLES / "cutover_baseline" / "library" / "cutover_baseline_facts.py")
 rules = load("cutover_baseline_filters", ROLES / "cutover_baseline" / "filter_plugins" / "cutover_baseline.py")
 
@@ -73,7 +74,9 @@ def test_one_call_reads_engine_networks_the_projects_containers_and_disk(engine:
 def test_an_engine_that_does_not_answer_is_named(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         _read("unix:///nonexistent/docker.sock", tmp_path)
-    assert facts.docker_host_problem("ssh://host") == "docker_host: expected unix:///path or tcp://host:port, got ssh://host"
+    assert engine_client.docker_host_problem("ssh://host") == (
+        "docker_host: expected unix:///path or tcp://host:port, got ssh://host"
+    )
 
 
 def test_the_nearest_existing_directory_and_its_mount() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from tests.unit.plugins import ROLES, fake_engine, load
 
-load("ansible.module_utils.cutover_engine", ROLES / "cutover_common" / "module_utils" / "cutover_engine.py")
+ENGINE_PY = ROLES / "cutover_common" / "module_utils" / "cutover_engine.py"
+engine_client = load("ansible.module_utils.cutover_engine", ENGINE_PY)
 facts = load("cutover_docker_facts", ROLES / "cutover_build" / "library" / "cutover_docker_facts.py")
 
 LISTED = [
@@ -82,3 +83,44 @@ def test_the_build_and_recert_tasks_read_the_host_with_it() -> None:
     assert (ROLES / "cutover_recert" / "library" / "cutover_docker_facts.py").resolve() == (
         ROLES / "cutover_build" / "library" / "cutover_docker_facts.py"
     ).resolve()
+
+
+class _Module:
+    """What exit_with_engine_read uses of an AnsibleModule; fail_json/exit_json end the call."""
+
+    def __init__(self, docker_host: str) -> None:
+        self.params = {"docker_host": docker_host}
+        self.ended: dict[str, Any] = {}
+
+    def fail_json(self, **kw: Any) -> None:
+        self.ended = {"failed": True, **kw}
+        raise SystemExit(1)
+
+    def exit_json(self, **kw: Any) -> None:
+        self.ended = kw
+        raise SystemExit(0)
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "read", "ended"),
+    [
+        ("ssh://host", None,
+         {"failed": True, "msg": "docker_host: expected unix:///path or tcp://host:port, got ssh://host"}),
+        ("unix:///x.sock", OSError("gone"),
+         {"failed": True, "msg": "docker_host unix:///x.sock: the Engine API does not answer: gone"}),
+        ("unix:///x.sock", RuntimeError("GET /info answered HTTP 500"),
+         {"failed": True, "msg": "GET /info answered HTTP 500"}),
+        ("unix:///x.sock", {"paths": {}}, {"changed": False, "paths": {}}),
+    ],
+)  # fmt: skip
+def test_the_modules_end_names_docker_host_or_exits_with_what_was_read(docker_host: str, read: Any,
+                                                                      ended: dict[str, Any]) -> None:
+    def reader(params: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(read, BaseException):
+            raise read
+        return dict(read)
+
+    module = _Module(docker_host)
+    with pytest.raises(SystemExit):
+        engine_client.exit_with_engine_read(module, reader)
+    assert module.ended == ended

@@ -71,7 +71,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cutover_engine import docker_host_problem, engine_get
+from ansible.module_utils.cutover_engine import engine_get, exit_with_engine_read
 
 MIB = 1024 * 1024
 
@@ -167,16 +167,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    problem = docker_host_problem(module.params["docker_host"])
-    if problem:
-        module.fail_json(msg=problem)
-    try:
-        found = read_host(module.params)
-    except OSError as exc:
-        module.fail_json(msg=f"docker_host {module.params['docker_host']}: the Engine API does not answer: {exc}")
-    except RuntimeError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, **found)
+    exit_with_engine_read(module, read_host)
 
 
 if __name__ == "__main__":

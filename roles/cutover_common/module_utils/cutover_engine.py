@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,3 +77,20 @@ def engine_message(body: bytes) -> str:
     except ValueError:
         return body.decode("utf-8", "replace").strip()
     return str(doc.get("message", doc)) if isinstance(doc, dict) else str(doc)
+
+
+def exit_with_engine_read(module: Any, read: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The end of a read-only module over the Engine API (an AnsibleModule with a docker_host
+    parameter): a docker_host this client cannot use, an Engine that does not answer (OSError) or
+    that answers with an error (RuntimeError, its message) fails the task; else the module exits
+    unchanged with what ``read(module.params)`` found."""
+    problem = docker_host_problem(module.params["docker_host"])
+    if problem:
+        module.fail_json(msg=problem)
+    try:
+        found = read(module.params)
+    except OSError as exc:
+        module.fail_json(msg=f"docker_host {module.params['docker_host']}: the Engine API does not answer: {exc}")
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **found)
