@@ -312,6 +312,7 @@ class Downtime(TypedDict):
     longest_gap_s: float
     slowest_s: NotRequired[float]  # the slowest answer that still counted (receipts before it lack it)
     still_down: bool
+    reasons: NotRequired[dict[str, int]]  # failed requests by why ("HTTP 503": 2); older receipts lack it
 
 
 class SwapPayload(TypedDict):

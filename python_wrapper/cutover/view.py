@@ -291,6 +291,13 @@ class DowntimeView:
     service: str
     longest_gap_s: object
     failed: object
+    why: str  # "HTTP 503 ×2, connection refused ×1"; '' when nothing failed or the receipt predates it
+
+    @classmethod
+    def of(cls, service: str, figures: Mapping[str, Any]) -> DowntimeView:
+        reasons = figures.get("reasons")
+        why = ", ".join(f"{k} ×{v}" for k, v in reasons.items()) if isinstance(reasons, Mapping) else ""
+        return cls(service, figures.get("longest_gap_s", 0), figures.get("failed", 0), why)
 
 
 @dataclass(frozen=True)
@@ -725,7 +732,7 @@ def _summary(ph: Mapping[str, Receipt], p: Payloads) -> list[SummaryItem]:
                     (s.get("name"), s.get("action")) for s in swap["services"] if isinstance(s, Mapping)
                 ],
                 downtime=[
-                    DowntimeView(name, d.get("longest_gap_s", 0), d.get("failed", 0))
+                    DowntimeView.of(name, d)
                     for name, d in (swap.get("downtime") or {}).items()
                     if isinstance(d, Mapping)
                 ],
@@ -1098,7 +1105,7 @@ def _fleet_row(
         checked=len(health),
         smoke=(ver.get("smoke") or {}).get("summary") if verified is not None else None,
         downtime=[
-            DowntimeView(name, d.get("longest_gap_s", 0), d.get("failed", 0))
+            DowntimeView.of(name, d)
             for name, d in (swap.get("downtime") or {}).items()
             if isinstance(d, Mapping)
         ],

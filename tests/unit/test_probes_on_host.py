@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -165,9 +166,10 @@ def test_the_prober_measures_a_gap_and_stops_on_the_stop_file(tmp_path: Path, se
     web = doc["services"]["web"]
     assert web["failed"] > 0 and web["requests"] > web["failed"]
     assert 0.2 <= web["longest_gap_s"] < 2 and web["still_down"] is False
+    assert web["reasons"] == {"HTTP 503": web["failed"]}  # why they failed, counted
     # a service new in the release counts nothing before its first success
     assert doc["services"]["new"] == {
-        "requests": 0, "failed": 0, "longest_gap_s": 0.0, "slowest_s": 0.0, "still_down": False,
+        "requests": 0, "failed": 0, "longest_gap_s": 0.0, "slowest_s": 0.0, "still_down": False, "reasons": {},
     }  # fmt: skip
     assert not (tmp_path / "pid").exists()
 
@@ -208,6 +210,25 @@ def test_an_answer_past_the_timeout_fails_and_its_gap_counts_from_when_it_was_se
     web = _web_with_slow_answers(tmp_path, server, delay_s=0.8, slow_for_s=0.3, then_s=1.0)
     assert web["failed"] >= 1 and web["still_down"] is False
     assert web["longest_gap_s"] >= 0.5  # the whole wait of the request that timed out
+    assert web["reasons"] == {"no answer within 0.5 s": web["failed"]}
+
+
+def test_a_service_that_stops_listening_fails_as_connection_refused(tmp_path: Path) -> None:
+    gone = socket.socket()
+    gone.bind(("127.0.0.1", 0))  # a port nobody listens on (bound, never listening)
+    services = {"web": {"url": f"http://127.0.0.1:{gone.getsockname()[1]}/health", "existed": True}}
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(PROBER), "--services", json.dumps(services), "--stop-file", str(tmp_path / "stop"),
+             "--out", str(tmp_path / "downtime.json"), "--interval", "0.02", "--max-duration", "0.3"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    finally:
+        gone.close()
+    assert proc.returncode == 0, proc.stderr
+    web = json.loads((tmp_path / "downtime.json").read_text())["services"]["web"]
+    assert web["failed"] == web["requests"] > 0 and web["still_down"] is True
+    assert web["reasons"] == {"connection refused": web["failed"]}
 
 
 def test_the_prober_stops_when_its_directory_is_removed(tmp_path: Path, server: str) -> None:

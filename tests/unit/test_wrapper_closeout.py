@@ -171,3 +171,12 @@ def test_a_value_the_host_could_not_measure_reads_as_unknown_not_none(tmp_path: 
     assert "| disk free (MB) | enough | ? |" in pack
     assert "Database `-`, backup" in pack
     assert "None" not in scope + pack and "null" not in pack
+
+
+def test_the_swap_line_says_why_requests_failed(tmp_path: Path) -> None:
+    docs = load_replay().write_scenario("good", tmp_path)
+    swap = next(d for d in docs if d["phase"] == "swap")
+    swap["result"]["downtime"]["files-api"]["reasons"] = {"HTTP 503": 2, "connection reset": 1}
+    scope = closeout.render_scope(docs, "LOOP-X")
+    assert "files-api 1.4s/3 failed (HTTP 503 ×2, connection reset ×1)" in scope
+    assert "quote-page 1.1s/2 failed," in scope or "quote-page 1.1s/2 failed\n" in scope

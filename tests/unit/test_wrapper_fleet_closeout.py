@@ -117,6 +117,19 @@ def test_a_fleet_that_succeeded_shows_each_host_and_the_batch_order() -> None:
     assert "| committed |\n\n## LAN-Only Devices" in pack
 
 
+def test_the_downtime_says_why_requests_failed_when_the_prober_recorded_it() -> None:
+    docs = copy.deepcopy(_run("succeeded"))
+    swap = _receipt(docs, "swap", 1)  # the second batch: fleet-h3 and fleet-h4
+    swap["hosts"]["fleet-h4"]["downtime"]["files-api"]["reasons"] = {"HTTP 503": 10, "connection refused": 6}
+    h4 = _fleet(docs).hosts[2]
+    assert [(d.service, d.why) for d in h4.downtime] == [
+        ("files-api", "HTTP 503 ×10, connection refused ×6"), ("order-intake", ""), ("quote-page", ""),
+    ]  # fmt: skip
+    assert "| files-api 4.989s/16 (HTTP 503 ×10, connection refused ×6), order-intake 5.062s/17, " in (
+        closeout.render_changepack(docs, LOOP)
+    )
+
+
 # ---- a real fleet run whose second batch failed in swap (then every host rolled back)
 
 

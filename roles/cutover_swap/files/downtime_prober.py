@@ -4,18 +4,21 @@
 Written to the docker host and started there by prober_start.sh during the swap, so the URLs are
 the addresses the host sees. Stops when the stop file appears, on SIGTERM/SIGINT, or after
 --max-duration; then writes JSON {"duration_s", "services": {svc: {requests, failed,
-longest_gap_s, slowest_s, still_down}}} to --out (atomically). With --pid-file it writes its pid there
+longest_gap_s, slowest_s, still_down, reasons}}} to --out (atomically). With --pid-file it writes its pid there
 once the first round of requests is done (so the caller knows it measures) and removes it
 when it ends. A request fails unless it gets a 2xx within --timeout (2 s: a client's patience,
 not a latency target; a slow answer is reported as slowest_s, not as a failure, so a loaded
 host does not read as an outage). A gap is the time from the start of the first failed request
-to the next successful answer. A service that did not exist before the swap counts its own
-unavailability only after it first answered. Stdlib only, so any Python 3.8+ runs it.
+to the next successful answer; reasons counts the failed requests by why they failed ("HTTP 503",
+"connection refused", "no answer within 2.0 s", ...; never a body). A service that did not exist
+before the swap counts its own unavailability only after it first answered. Stdlib only, so any
+Python 3.8+ runs it.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -34,20 +37,23 @@ class Probe:
         self.longest_gap = 0.0
         self.slowest = 0.0
         self.down_since: float | None = None
+        self.reasons: dict[str, int] = {}
 
-    def record(self, ok: bool, sent: float, now: float) -> None:
+    def record(self, failure: str | None, sent: float, now: float) -> None:
+        """failure: None for a 2xx answer, else why the request failed."""
         if not self.counting:
-            if not ok:
+            if failure is not None:
                 return
             self.counting = True
         self.requests += 1
-        if ok:
+        if failure is None:
             self.slowest = max(self.slowest, now - sent)
             if self.down_since is not None:
                 self.longest_gap = max(self.longest_gap, now - self.down_since)
                 self.down_since = None
             return
         self.failed += 1
+        self.reasons[failure] = self.reasons.get(failure, 0) + 1
         if self.down_since is None:
             self.down_since = sent
 
@@ -60,15 +66,34 @@ class Probe:
             "longest_gap_s": round(self.longest_gap, 3),
             "slowest_s": round(self.slowest, 3),
             "still_down": self.down_since is not None,
+            "reasons": dict(sorted(self.reasons.items())),
         }
 
 
-def answer_ok(url: str, timeout: float) -> bool:
+def failure_of(url: str, timeout: float) -> str | None:
+    """None when url answers 2xx within timeout, else why not (a status or an error's kind, never a body)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return bool(200 <= response.status < 300)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
+            return None if 200 <= response.status < 300 else f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except urllib.error.URLError as exc:
+        return describe_error(exc.reason, timeout)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        return describe_error(exc, timeout)
+
+
+def describe_error(error: object, timeout: float) -> str:
+    # socket.timeout is TimeoutError from Python 3.10 on, an OSError called "timeout" before
+    if isinstance(error, TimeoutError) or error.__class__.__name__ == "timeout":
+        return f"no answer within {timeout:g} s"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, ConnectionResetError):
+        return "connection reset"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "closed without an answer"
+    return error.__class__.__name__ if isinstance(error, BaseException) else str(error)
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -120,8 +145,7 @@ def main() -> int:
         tick = time.monotonic()
         for probe in probes.values():
             sent = time.monotonic()
-            ok = answer_ok(probe.url, args.timeout)
-            probe.record(ok, sent, time.monotonic())
+            probe.record(failure_of(probe.url, args.timeout), sent, time.monotonic())
         rounds += 1
         if rounds == 1 and args.pid_file:
             write_atomically(args.pid_file, f"{os.getpid()}\n")
