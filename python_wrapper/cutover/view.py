@@ -291,12 +291,12 @@ class DowntimeView:
     service: str
     longest_gap_s: object
     failed: object
-    why: str  # "HTTP 503 ×2, connection refused ×1"; '' when nothing failed or the receipt predates it
+    why: str  # "HTTP 503: 2, connection refused: 1"; '' when nothing failed or the receipt predates it
 
     @classmethod
     def of(cls, service: str, figures: Mapping[str, Any]) -> DowntimeView:
         reasons = figures.get("reasons")
-        why = ", ".join(f"{k} ×{v}" for k, v in reasons.items()) if isinstance(reasons, Mapping) else ""
+        why = ", ".join(f"{k}: {v}" for k, v in reasons.items()) if isinstance(reasons, Mapping) else ""
         return cls(service, figures.get("longest_gap_s", 0), figures.get("failed", 0), why)
 
 

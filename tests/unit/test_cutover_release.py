@@ -16,6 +16,7 @@ rollback = load(
 state_filters = load("cutover_state_filters_release", ROLES / "cutover_common" / "filter_plugins" / "cutover_state.py")
 # The module imports its schema as Ansible ships it (role module_utils).
 load("ansible.module_utils.cutover_smoke_schema", ROLES / "cutover_verify" / "module_utils" / "cutover_smoke_schema.py")
+load("ansible.module_utils.cutover_envfile", ROLES / "cutover_verify" / "module_utils" / "cutover_envfile.py")
 smoke = load("cutover_smoke_module_release", ROLES / "cutover_verify" / "library" / "cutover_smoke.py")
 model = load("cutover_model_release", ROLES / "cutover_validate" / "filter_plugins" / "cutover_model.py")
 
@@ -150,3 +151,19 @@ def test_recert_knows_the_kept_container_of_a_service_the_release_lacks() -> Non
     stray = [*containers, {"Names": ["/gh-alerts"], "Image": "gh/alerts:bbb2222", "State": "running", "Labels": {}}]
     found = recert.cutover_recert(stray, [SERVICES[0]], inventory_services=["gh-sensors", "gh-alerts"], **args)
     assert found["drift"] == ["gh-alerts: container present (running), but release aaa1111 has no such service"]
+
+
+def test_the_git_resolution_reads_the_commit_the_tag_and_the_listed_files() -> None:
+    output = "a" * 40 + "\naaaaaaa\nsensors/Dockerfile\nalerts/build/Dockerfile"
+    assert release.cutover_git_resolved(output) == {
+        "ok": True, "error": "", "commit": "a" * 40, "release": "aaaaaaa",
+        "listed": ["sensors/Dockerfile", "alerts/build/Dockerfile"],
+    }  # fmt: skip
+    assert release.cutover_git_resolved("a" * 40 + "\naaaaaaa")["listed"] == []  # no build context at all
+
+
+def test_a_ref_that_is_no_commit_is_an_error_with_gits_words_or_unknown_ref() -> None:
+    failed = release.cutover_git_resolved("error: fatal: cannot change to '/nope': No such file or directory")
+    assert (failed["ok"], failed["error"]) == (False, "fatal: cannot change to '/nope': No such file or directory")
+    assert release.cutover_git_resolved("error: ")["error"] == "unknown ref"  # rev-parse --quiet says nothing
+    assert release.cutover_git_resolved("")["ok"] is False

@@ -20,6 +20,7 @@ VERIFY = Path(__file__).resolve().parents[2] / "roles" / "cutover_verify"
 
 # The module imports its schema as Ansible ships it (role module_utils).
 schema = load("ansible.module_utils.cutover_smoke_schema", VERIFY / "module_utils" / "cutover_smoke_schema.py")
+load("ansible.module_utils.cutover_envfile", VERIFY / "module_utils" / "cutover_envfile.py")
 smoke = load("cutover_smoke_module", VERIFY / "library" / "cutover_smoke.py")
 
 
@@ -198,3 +199,37 @@ def test_the_lab_suite_follows_the_schema_and_read_only_keeps_the_validate_check
     safe = [c["name"] for c in checks if c.get("read_only_safe") is True]
     assert safe == ["validate a valid payload", "validate an invalid payload"]
     assert set(safe) < set(writes)  # the intake (creates a row and an object) stays skipped read-only
+
+
+def test_the_module_reads_the_keys_on_the_host_from_the_env_file(
+    server: str, calls: list[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = tmp_path / "app.env"
+    env.write_text("DATABASE_URL=postgres://u:db-secret@db/x\nAPI=k1\n")
+    out = _run_module({"checks": suite(server), "env_file": str(env)}, capsys)
+    assert out["summary"] == "5 passed", out  # "create" passes only with the file's key sent
+    assert out["keys_found"] == ["API"]  # only the names the checks need, never another key
+    assert '"k1"' not in json.dumps(out) and "db-secret" not in json.dumps(out)
+    # a missing file means no keys: the keyed check and the one that needs its saved id are skipped
+    out = _run_module({"checks": suite(server), "env_file": str(tmp_path / "none.env")}, capsys)
+    assert (out["summary"], out["keys_found"]) == ("3 passed, 2 skipped", []), out
+    skipped = next(c for c in out["checks"] if c["result"] == "skipped")
+    assert skipped["detail"] == "no value for API"
+
+
+def test_the_module_refuses_an_env_file_docker_would_read_differently_naming_the_line_not_the_value(
+    server: str, calls: list[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = tmp_path / "app.env"
+    env.write_text("OTHER=x\nAPI = k-secret-value\n")
+    out = _run_module({"checks": suite(server), "env_file": str(env)}, capsys)
+    assert out["failed"] is True and calls == []
+    assert out["msg"].startswith("cutover_env_file refused: ") and "line 2: API" in out["msg"], out["msg"]
+    assert "k-secret-value" not in out["msg"]
+
+
+def test_an_override_key_replaces_the_env_files_value_and_empty_values_count_as_missing() -> None:
+    keys = smoke.read_keys("API=from-file\nB=\n", "/etc/app.env", ["API", "B"], {"API": "override", "C": ""})
+    assert keys == {"API": "override"}
+    assert smoke.read_keys(None, "", ["API"], {}) == {}
+    assert smoke.needed_keys([{"requires_keys": ["A", "B"]}, {}, {"requires_keys": ["B", "C"]}]) == ["A", "B", "C"]

@@ -178,5 +178,5 @@ def test_the_swap_line_says_why_requests_failed(tmp_path: Path) -> None:
     swap = next(d for d in docs if d["phase"] == "swap")
     swap["result"]["downtime"]["files-api"]["reasons"] = {"HTTP 503": 2, "connection reset": 1}
     scope = closeout.render_scope(docs, "LOOP-X")
-    assert "files-api 1.4s/3 failed (HTTP 503 ×2, connection reset ×1)" in scope
+    assert "files-api 1.4s/3 failed (HTTP 503: 2, connection reset: 1)" in scope
     assert "quote-page 1.1s/2 failed," in scope or "quote-page 1.1s/2 failed\n" in scope

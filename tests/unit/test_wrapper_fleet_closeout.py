@@ -123,9 +123,9 @@ def test_the_downtime_says_why_requests_failed_when_the_prober_recorded_it() -> 
     swap["hosts"]["fleet-h4"]["downtime"]["files-api"]["reasons"] = {"HTTP 503": 10, "connection refused": 6}
     h4 = _fleet(docs).hosts[2]
     assert [(d.service, d.why) for d in h4.downtime] == [
-        ("files-api", "HTTP 503 ×10, connection refused ×6"), ("order-intake", ""), ("quote-page", ""),
+        ("files-api", "HTTP 503: 10, connection refused: 6"), ("order-intake", ""), ("quote-page", ""),
     ]  # fmt: skip
-    assert "| files-api 4.989s/16 (HTTP 503 ×10, connection refused ×6), order-intake 5.062s/17, " in (
+    assert "| files-api 4.989s/16 (HTTP 503: 10, connection refused: 6), order-intake 5.062s/17, " in (
         closeout.render_changepack(docs, LOOP)
     )
 

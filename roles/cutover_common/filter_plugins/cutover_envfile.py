@@ -190,7 +190,7 @@ def scan(text: str | bytes | None) -> EnvScan:
         elif lineno == 1 and raw.startswith(BOM):
             bad = "the file starts with a byte-order mark (save it as UTF-8 without BOM)"
         if bad is not None:
-            name = _name_of(raw.removeprefix(BOM))
+            name = _name_of(raw[len(BOM) :] if raw.startswith(BOM) else raw)  # not removeprefix: Python 3.8
             problems.append(EnvProblem(lineno, name, bad))
             if name is not None:  # read leniently: the value stripped (a CR goes) and unquoted
                 entries.append(EnvEntry(lineno, name, _unquote(raw.partition("=")[2].strip()), ok=False))

@@ -8,6 +8,9 @@ back), unless the inventory says ``required: true``, then the release is refused
   cutover_release_presence(services, listed, release) -> {present, absent, refused}
   cutover_deployed_services(services, state)         -> the services of the release being
       deployed (state.json's change in progress) or serving (its current release)
+  cutover_git_resolved(output)                       -> {ok, error, commit, release, listed}: what
+      source_resolve.yml's git script printed (an "error: ..." line, or the commit, the
+      short SHA and the build contexts' files)
 """
 
 from __future__ import annotations
@@ -59,9 +62,23 @@ def cutover_deployed_services(services: Any, state: Any) -> list[dict[str, Any]]
     return services if names is None else [svc for svc in services if svc["name"] in names]
 
 
+def cutover_git_resolved(output: Any) -> dict[str, Any]:
+    """source_resolve.yml's git output -> {ok, error, commit, release, listed}. The script prints
+    "error: <git's words>" when the ref is no commit, else the commit, its short SHA (the image
+    tag) and the files under the services' build contexts, a line each."""
+    lines = [line.strip() for line in str(output or "").splitlines()]
+    if not lines or not lines[0] or lines[0].startswith("error:"):
+        error = lines[0][len("error:"):].strip() if lines and lines[0] else ""
+        return {"ok": False, "error": error or "unknown ref", "commit": "", "release": "", "listed": []}
+    commit, release = lines[0], lines[1] if len(lines) > 1 else ""
+    listed = [line for line in lines[2:] if line]
+    return {"ok": True, "error": "", "commit": commit, "release": release, "listed": listed}
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "cutover_git_resolved": cutover_git_resolved,
             "cutover_build_contexts": cutover_build_contexts,
             "cutover_release_presence": cutover_release_presence,
             "cutover_deployed_services": cutover_deployed_services,

@@ -29,10 +29,17 @@ options:
     type: list
     elements: dict
     required: true
+  env_file:
+    description:
+      - The services' env file on the host (Docker's env-file format, module_utils/cutover_envfile.py).
+        The values of the names the checks' C(requires_keys) list are read from it here, on the
+        host, and never returned. A missing file means no keys; a file Docker would read
+        differently is refused before anything is sent (its problems name lines and keys, never values).
+    type: path
   api_keys:
     description:
-      - Key values referenced as C(${key:NAME}); empty values count as missing. The package reads
-        them on the host from the services' env file (only the names in C(requires_keys)).
+      - Key values referenced as C(${key:NAME}); empty values count as missing. A non-empty value
+        here replaces the one in C(env_file).
     type: dict
     default: {}
   keys_source:
@@ -73,6 +80,10 @@ counts:
   returned: always
   sample: {passed: 6, failed: 0, skipped: 2}
 summary: {description: e.g. "8 passed" or "6 passed, 2 skipped", type: str, returned: always}
+keys_found:
+  description: The names (never the values) of the keys the checks need that had a value.
+  type: list
+  returned: always
 """
 
 import json
@@ -83,6 +94,12 @@ import urllib.request
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
+from ansible.module_utils.cutover_envfile import (  # type: ignore[import-not-found]
+    parse as parse_env_file,
+)
+from ansible.module_utils.cutover_envfile import (  # type: ignore[import-not-found]
+    problems as env_file_problems,
+)
 from ansible.module_utils.cutover_smoke_schema import (  # type: ignore[import-not-found]
     PLACEHOLDER,
     SAFE_METHODS,
@@ -298,10 +315,48 @@ def summarize(checks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"counts": counts, "summary": ", ".join(parts)}
 
 
+def needed_keys(checks: list[dict[str, Any]]) -> list[str]:
+    """The key names the checks' requires_keys list, once each, in order."""
+    names: list[str] = []
+    for check in checks:
+        for name in check.get("requires_keys") or []:
+            if str(name) not in names:
+                names.append(str(name))
+    return names
+
+
+def read_keys(
+    env_text: str | bytes | None, env_file: str, names: list[str], override: dict[str, Any]
+) -> dict[str, str]:
+    """The values of names: from the env file's text (None: no file), then override's non-empty
+    values on top. Raises ValueError naming the file's refused lines (never a value)."""
+    keys: dict[str, str] = {}
+    if env_text is not None:
+        refused = env_file_problems(env_text, env_file)
+        if refused:
+            raise ValueError("cutover_env_file refused: " + "; ".join(refused))
+        env = parse_env_file(env_text, env_file)
+        keys = {name: env[name] for name in names if env.get(name)}
+    keys.update({str(k): str(v) for k, v in (override or {}).items() if v})
+    return keys
+
+
+def read_env_file(path: str | None) -> bytes | None:
+    """The env file's bytes; None when no path is given or the file does not exist."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "checks": {"type": "list", "elements": "dict", "required": True},
+            "env_file": {"type": "path"},
             "api_keys": {"type": "dict", "default": {}, "no_log": True},
             "keys_source": {"type": "str", "default": ""},
             "timeout_s": {"type": "float", "default": 10.0},
@@ -316,7 +371,12 @@ def main() -> None:
         module.fail_json(
             msg=f"invalid smoke checks ({len(errors)} problem(s)), nothing sent: " + "; ".join(errors)
         )
-    keys = {str(k): str(v) for k, v in (module.params["api_keys"] or {}).items() if v}
+    env_file = module.params["env_file"]
+    try:
+        keys = read_keys(read_env_file(env_file), env_file or "", needed_keys(module.params["checks"]),
+                         module.params["api_keys"])  # fmt: skip
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg=str(exc) if isinstance(exc, ValueError) else f"cannot read {env_file}: {exc.strerror}")
     checks = run_suite(
         module.params["checks"],
         keys,
@@ -326,7 +386,7 @@ def main() -> None:
         keys_source=module.params["keys_source"],
         absent_services=module.params["absent_services"],
     )
-    module.exit_json(changed=False, checks=checks, **summarize(checks))
+    module.exit_json(changed=False, checks=checks, keys_found=sorted(keys), **summarize(checks))
 
 
 if __name__ == "__main__":
