@@ -122,6 +122,16 @@ def test_a_failed_recert_still_lets_closeout_report() -> None:
     assert not state_filters.cutover_rollback_due(run, CHANGING, True)
 
 
+def test_the_next_phase_is_the_next_one_this_run_runs() -> None:
+    nxt = state_filters.cutover_next_phase
+
+    assert [nxt(p, whole_run(), ORDER, CHANGING) for p in ORDER] == [*ORDER[1:], ""]
+    assert nxt("verify", whole_run(["verify", "closeout"]), ORDER, CHANGING) == "closeout"
+    assert nxt("recert", whole_run(failed="swap"), ORDER, CHANGING) == "closeout"  # after the rollback
+    assert nxt("swap", None, ORDER, CHANGING) == "", "a phase run alone has no next phase"
+    assert nxt("rollback", whole_run(), ORDER, CHANGING) == ""
+
+
 def test_the_lock_is_kept_only_for_a_later_chosen_change() -> None:
     keeps = state_filters.cutover_changes_after
 

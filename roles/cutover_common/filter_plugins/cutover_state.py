@@ -149,6 +149,18 @@ def cutover_changes_after(phase: str, run: Any, order: list[str], changing: list
     return any(p in chosen and p in changing for p in order[order.index(phase) + 1 :])
 
 
+def cutover_next_phase(phase: str, run: Any, order: list[str], changing: list[str]) -> str:
+    """The phase of this run that runs next after ``phase`` ('' when none, or no run: a phase
+    run alone). phase_end asks the host for what that phase would read first (closeout: the
+    audit log's tail), so that the phase need not ask again."""
+    if phase not in order:
+        return ""
+    for later in order[order.index(phase) + 1 :]:
+        if cutover_phase_runs(later, run, order, changing):
+            return later
+    return ""
+
+
 def cutover_state_open(state: Any, change: dict[str, Any]) -> dict[str, Any]:
     """Open (or take up again) the change of this run: run_id, target, commit, ref, project and
     the services the target release has (what verify checks and commit records).
@@ -291,6 +303,7 @@ class FilterModule:
             "cutover_phase_runs": cutover_phase_runs,
             "cutover_rollback_due": cutover_rollback_due,
             "cutover_changes_after": cutover_changes_after,
+            "cutover_next_phase": cutover_next_phase,
             "cutover_state_open": cutover_state_open,
             "cutover_state_swapped": cutover_state_swapped,
             "cutover_state_swapped_entries": cutover_state_swapped_entries,
