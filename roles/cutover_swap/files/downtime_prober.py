@@ -10,7 +10,7 @@ when it ends. A request fails unless it gets a 2xx within --timeout (2 s: a clie
 not a latency target; a slow answer is reported as slowest_s, not as a failure, so a loaded
 host does not read as an outage). A gap is the time from the start of the first failed request
 to the next successful answer; reasons counts the failed requests by why they failed ("HTTP 503",
-"connection refused", "no answer within 2.0 s", ...; never a body). A service that did not exist
+"connection refused", "no answer within 2 s", ...; never a body). A service that did not exist
 before the swap counts its own unavailability only after it first answered. Stdlib only, so any
 Python 3.8+ runs it.
 """
