@@ -27,10 +27,12 @@ PLAYBOOK = """
       ansible.builtin.include_role:
         name: cutover_common
         tasks_from: source_resolve
-    - name: Show
-      ansible.builtin.debug:
-        msg: "RESOLVED {{ {'commit': cutover_commit, 'release': cutover_release,
-               'absent': cutover_release_absent} | to_json }}"
+    - name: Write what was resolved
+      ansible.builtin.copy:
+        content: >-
+          {{ {'commit': cutover_commit, 'release': cutover_release, 'absent': cutover_release_absent} | to_json }}
+        dest: "{{ playbook_dir }}/resolved.json"
+        mode: "0600"
 """
 
 
@@ -57,17 +59,18 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 def resolve(tmp_path: Path, repo: Path, ref: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "play.yml").write_text(PLAYBOOK)
+    # its own config: none of the caller's ANSIBLE_CONFIG (make test sets the repo's)
+    (tmp_path / "ansible.cfg").write_text("[defaults]\nnocolor = true\n")
     return subprocess.run(
         [str(Path(sys.executable).with_name("ansible-playbook")), "play.yml",
          "-e", json.dumps({"cutover_source_repo": str(repo), "cutover_ref": ref})],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env=os.environ | {"ANSIBLE_ROLES_PATH": str(REPO / "roles"), "ANSIBLE_NOCOLOR": "1"},
+        env=os.environ | {"ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"), "ANSIBLE_ROLES_PATH": str(REPO / "roles")},
     )  # fmt: skip
 
 
-def resolved(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
-    line = next(line for line in proc.stdout.splitlines() if "RESOLVED " in line)
-    doc: dict[str, object] = json.loads(line.split("RESOLVED ", 1)[1].rstrip('"').replace('\\"', '"'))
+def resolved(tmp_path: Path) -> dict[str, object]:
+    doc: dict[str, object] = json.loads((tmp_path / "resolved.json").read_text())
     return doc
 
 
@@ -77,7 +80,7 @@ def test_an_ambiguous_ref_resolves_to_its_commit_and_the_services_the_commit_has
     repo, commit = source
     proc = resolve(tmp_path, repo, "v1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert resolved(proc) == {"commit": commit, "release": commit[:7], "absent": ["jobs"]}
+    assert resolved(tmp_path) == {"commit": commit, "release": commit[:7], "absent": ["jobs"]}
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,6 @@ def test_a_ref_that_is_no_commit_stops_with_gits_words(
 ) -> None:
     repo = source[0] / repo_name if repo_name else source[0]
     proc = resolve(tmp_path, repo, ref)
-    assert proc.returncode != 0
+    assert proc.returncode != 0 and not (tmp_path / "resolved.json").exists()
     assert f"cutover_ref: '{ref}' does not resolve to a commit in cutover_source_repo" in proc.stdout
     assert words in proc.stdout, proc.stdout
