@@ -201,12 +201,19 @@ def test_the_lab_suite_follows_the_schema_and_read_only_keeps_the_validate_check
     assert set(safe) < set(writes)  # the intake (creates a row and an object) stays skipped read-only
 
 
+def _run_with_env_file(
+    text: str, tmp_path: Path, server: str, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """The module's answer for the suite with an env file holding text."""
+    env = tmp_path / "app.env"
+    env.write_text(text)
+    return _run_module({"checks": suite(server), "env_file": str(env)}, capsys)
+
+
 def test_the_module_reads_the_keys_on_the_host_from_the_env_file(
     server: str, calls: list[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    env = tmp_path / "app.env"
-    env.write_text("DATABASE_URL=postgres://u:db-secret@db/x\nAPI=k1\n")
-    out = _run_module({"checks": suite(server), "env_file": str(env)}, capsys)
+    out = _run_with_env_file("DATABASE_URL=postgres://u:db-secret@db/x\nAPI=k1\n", tmp_path, server, capsys)
     assert out["summary"] == "5 passed", out  # "create" passes only with the file's key sent
     assert out["keys_found"] == ["API"]  # only the names the checks need, never another key
     assert '"k1"' not in json.dumps(out) and "db-secret" not in json.dumps(out)
@@ -220,9 +227,7 @@ def test_the_module_reads_the_keys_on_the_host_from_the_env_file(
 def test_the_module_refuses_an_env_file_docker_would_read_differently_naming_the_line_not_the_value(
     server: str, calls: list[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    env = tmp_path / "app.env"
-    env.write_text("OTHER=x\nAPI = k-secret-value\n")
-    out = _run_module({"checks": suite(server), "env_file": str(env)}, capsys)
+    out = _run_with_env_file("OTHER=x\nAPI = k-secret-value\n", tmp_path, server, capsys)
     assert out["failed"] is True and calls == []
     assert out["msg"].startswith("cutover_env_file refused: ") and "line 2: API" in out["msg"], out["msg"]
     assert "k-secret-value" not in out["msg"]

@@ -95,10 +95,10 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
 from ansible.module_utils.cutover_envfile import (  # type: ignore[import-not-found]
-    parse as parse_env_file,
+    EnvFileError,
 )
 from ansible.module_utils.cutover_envfile import (  # type: ignore[import-not-found]
-    problems as env_file_problems,
+    parse as parse_env_file,
 )
 from ansible.module_utils.cutover_smoke_schema import (  # type: ignore[import-not-found]
     PLACEHOLDER,
@@ -332,10 +332,11 @@ def read_keys(
     values on top. Raises ValueError naming the file's refused lines (never a value)."""
     keys: dict[str, str] = {}
     if env_text is not None:
-        refused = env_file_problems(env_text, env_file)
-        if refused:
-            raise ValueError("cutover_env_file refused: " + "; ".join(refused))
-        env = parse_env_file(env_text, env_file)
+        try:
+            env = parse_env_file(env_text, env_file)
+        except EnvFileError as exc:
+            refused = "; ".join(problem.message(env_file) for problem in exc.problems)
+            raise ValueError(f"cutover_env_file refused: {refused}") from None
         keys = {name: env[name] for name in names if env.get(name)}
     keys.update({str(k): str(v) for k, v in (override or {}).items() if v})
     return keys
