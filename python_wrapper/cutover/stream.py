@@ -9,6 +9,7 @@ A play whose tasks were all skipped (a phase not chosen, or skipped after a fail
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 RAN = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_item_on_ok",
        "runner_item_on_failed")  # fmt: skip
 COUNTED = (*RAN, "runner_on_skipped")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 STAT_KEYS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")
 
 
@@ -139,16 +141,29 @@ def rollout(events: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     return dict(plan) if isinstance(plan, dict) and plan else None
 
 
+def reports_changed(event: Mapping[str, Any]) -> bool:
+    """Whether an ok result changed the host. A no_log result reaches the event stream censored
+    (no ``changed`` in it), so its line in the output decides: ``changed: [host]``."""
+    res = (event.get("event_data") or {}).get("res")
+    if isinstance(res, dict) and "changed" in res:
+        return bool(res["changed"])
+    return ANSI_RE.sub("", str(event.get("stdout") or "")).lstrip().startswith("changed:")
+
+
 def host_stats(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """Per host: ok, changed, failures, dark, skipped, rescued, ignored - of these events only.
-    A failure after which the host ran more tasks of the play was rescued."""
+    A failure after which the host ran more tasks of the play was rescued. A loop changed the
+    host when one of its items did (a no_log loop's own result says nothing)."""
     stats: dict[str, dict[str, int]] = {}
     last: dict[str, int] = {}
+    items_changed: set[tuple[str, str]] = set()
     for index, event in enumerate(events):
         data = event.get("event_data") or {}
         host = data.get("host")
         if host and event.get("event") in COUNTED:
             last[str(host)] = index
+        if host and event.get("event") == "runner_item_on_ok" and reports_changed(event):
+            items_changed.add((str(host), str(data.get("task_uuid"))))
     for index, event in enumerate(events):
         kind = event.get("event")
         data = event.get("event_data") or {}
@@ -156,10 +171,10 @@ def host_stats(events: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]
         if not host or kind not in COUNTED or str(kind).startswith("runner_item_"):
             continue
         row = stats.setdefault(host, dict.fromkeys(STAT_KEYS, 0))
-        res = data.get("res") or {}
         if kind == "runner_on_ok":
             row["ok"] += 1
-            row["changed"] += 1 if isinstance(res, dict) and res.get("changed") else 0
+            loop_changed = (host, str(data.get("task_uuid"))) in items_changed
+            row["changed"] += 1 if reports_changed(event) or loop_changed else 0
         elif kind == "runner_on_skipped":
             row["skipped"] += 1
         elif kind == "runner_on_unreachable":

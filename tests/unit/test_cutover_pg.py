@@ -58,7 +58,9 @@ def test_no_migrate_task_names_the_ledger_table_or_drops_the_urls_options() -> N
         body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
         assert "schema_migrations" not in body, path.name
         assert body.count("login_db:") == body.count("connect_params: \"{{ cutover_migrate_db.options }}\""), path.name
-    assert 'name: "{{ cutover_migrate_db.conninfo }}"' in (tasks / "apply.yml").read_text()
+    # the backup hands pg_dump the connection string (database and the URL's options) as its database
+    apply = (tasks / "apply.yml").read_text()
+    assert '--dbname="$3"' in apply and '- "{{ cutover_migrate_db.conninfo }}"' in apply
 
 
 @pytest.mark.skipif(not Path("/usr/bin/pg_dump").exists(), reason="no pg_dump here")

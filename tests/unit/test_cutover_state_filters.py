@@ -155,3 +155,23 @@ def test_the_rollback_note_of_a_failed_phase() -> None:
     assert note("swap", CHANGING, True, {"outcome": "rolled_back"}) == " (rolled back to the previous release)"
     assert "nothing of this run to undo" in note("build", CHANGING, True, {"outcome": "nothing_to_undo"})
     assert "automatic rollback is off" in note("build", CHANGING, False, None)
+
+
+def test_verify_commits_the_image_ids_this_runs_build_read_and_asks_the_host_otherwise() -> None:
+    built = [
+        {"service": "files-api", "image": "mint/artwork:85cdf97", "image_id": "sha256:aa", "built": True},
+        {"service": "quote-page", "image": "mint/quote:85cdf97", "image_id": "sha256:bb", "built": False},
+    ]
+    known = state_filters.cutover_images_known(built, ["mint/artwork:85cdf97", "mint/quote:85cdf97"])
+    assert known == [{"RepoTags": ["mint/artwork:85cdf97"], "Id": "sha256:aa"},
+                     {"RepoTags": ["mint/quote:85cdf97"], "Id": "sha256:bb"}]  # fmt: skip
+    # the committed state reads them as it reads docker_image_info's images
+    committed = state_filters.cutover_state_committed(
+        {"current": None, "in_progress": {"target": "85cdf97", "swapped": {}}},
+        [{"name": "files-api", "image": "mint/artwork"}], known, {"run_id": "R", "project": "p", "ref": "x", "at": "t"},
+    )
+    assert committed["current"]["services"]["files-api"]["image_id"] == "sha256:aa"
+    # a tag the build did not see (another release, or no build in this run) -> ask the host
+    assert state_filters.cutover_images_known(built, ["mint/artwork:0000000"]) is None
+    assert state_filters.cutover_images_known([], ["mint/artwork:85cdf97"]) is None
+    assert state_filters.cutover_images_known([built[0] | {"image_id": None}], ["mint/artwork:85cdf97"]) is None

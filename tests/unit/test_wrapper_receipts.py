@@ -191,3 +191,28 @@ def test_summarize_events_ignores_ignored_failures() -> None:
     ]
     assert s["result"] == {"a": 1}
     assert s["stats"]["h"]["dark"] == 1 and s["stats"]["h"]["failures"] == 0
+
+
+def test_a_no_log_task_that_changed_the_host_counts_as_changed() -> None:
+    """A no_log result reaches the events censored (no `changed`): its output line decides, and
+    a no_log loop changed the host when one of its items did."""
+    from cutover import stream
+
+    censored = {"censored": "the output has been hidden due to the fact that 'no_log: true' was specified"}
+
+    def ok(task: str, stdout: str, res: dict[str, object], kind: str = "runner_on_ok") -> dict[str, object]:
+        return {"event": kind, "stdout": stdout,
+                "event_data": {"host": "docker-host", "task_uuid": task, "res": res}}  # fmt: skip
+
+    events = [
+        ok("backup", "\x1b[0;33mchanged: [docker-host]\x1b[0m", censored),
+        ok("apply", "changed: [docker-host] => (item=(censored due to no_log))", censored, "runner_item_on_ok"),
+        ok("apply", "", censored),
+        ok("read", "ok: [docker-host]", censored),
+        ok("loop-read", "ok: [docker-host] => (item=(censored due to no_log))", censored, "runner_item_on_ok"),
+        ok("loop-read", "", censored),
+        ok("plain", "changed: [docker-host]", {"changed": False}),  # the result itself wins
+        ok("plain-changed", "", {"changed": True}),
+    ]
+    row = stream.host_stats(events)["docker-host"]
+    assert (row["ok"], row["changed"]) == (6, 3)

@@ -212,6 +212,17 @@ def _image_ids(images: Any) -> dict[str, str]:
     return ids
 
 
+def cutover_images_known(built: Any, tags: Any) -> list[dict[str, Any]] | None:
+    """docker_image_info's images for ``tags`` taken from this run's build records
+    (cutover_build_images: {image, image_id}), or None when one of them has no id there - then
+    the host is asked. Verify commits the ids the build of the same run just read."""
+    ids = {str(r.get("image")): r.get("image_id") for r in built or [] if isinstance(r, dict)}
+    wanted = [str(t) for t in tags or []]
+    if not wanted or not all(ids.get(t) for t in wanted):
+        return None
+    return [{"RepoTags": [t], "Id": ids[t]} for t in wanted]
+
+
 def cutover_state_committed(
     state: Any, services: list[dict[str, Any]], images: Any, commit: dict[str, Any]
 ) -> dict[str, Any]:
@@ -309,5 +320,6 @@ class FilterModule:
             "cutover_state_swapped_entries": cutover_state_swapped_entries,
             "cutover_state_unopened": cutover_state_unopened,
             "cutover_state_committed": cutover_state_committed,
+            "cutover_images_known": cutover_images_known,
             "cutover_state_running_kept": cutover_state_running_kept,
         }
