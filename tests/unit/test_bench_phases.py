@@ -609,3 +609,13 @@ def test_task_times_run_from_one_task_start_to_the_next() -> None:
 
     assert bp.task_times(events) == [("cutover_baseline : Read the host", 0.75), ("Publish", 0.6), ("Decide", 0.15)]
     assert bp.task_times([]) == []
+
+
+def test_the_ratio_takes_the_floor_run_with_the_median_total() -> None:
+    runs = [{"total_s": 8.4, "steps": ["slow"]}, {"total_s": 4.0, "steps": ["fast"]},
+            {"total_s": 4.3, "steps": ["mid"]}]  # fmt: skip
+    floor = bp.median_floor(runs)
+    assert floor is not None and (floor["total_s"], floor["steps"], floor["runs_s"]) == (4.3, ["mid"], [8.4, 4.0, 4.3])
+    assert bp.ratio({"work_s": 25.8}, floor) == 6.0
+    assert bp.median_floor(runs[:2])["total_s"] == 4.0  # an even count: the lower of the two middle ones
+    assert bp.median_floor([]) is None

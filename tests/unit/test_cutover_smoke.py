@@ -238,3 +238,17 @@ def test_an_override_key_replaces_the_env_files_value_and_empty_values_count_as_
     assert keys == {"API": "override"}
     assert smoke.read_keys(None, "", ["API"], {}) == {}
     assert smoke.needed_keys([{"requires_keys": ["A", "B"]}, {}, {"requires_keys": ["B", "C"]}]) == ["A", "B", "C"]
+
+
+def test_the_plan_reads_the_keys_on_the_host_and_sends_nothing(
+    server: str, calls: list[Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    env = tmp_path / "app.env"
+    env.write_text("DATABASE_URL=postgres://u:db-secret@db/x\nAPI=k1\n")
+    out = _run_module({"checks": suite(server), "env_file": str(env), "plan_only": True}, capsys)
+    assert calls == [] and out["checks"] == [] and out["keys_found"] == ["API"], out
+    assert "k1" not in json.dumps(out) and "db-secret" not in json.dumps(out)
+    # a refused env file stops the plan as it stops a real verify
+    env.write_text("API = k-secret-value\n")
+    out = _run_module({"checks": suite(server), "env_file": str(env), "plan_only": True}, capsys)
+    assert out["failed"] is True and calls == [] and "k-secret-value" not in out["msg"]

@@ -175,3 +175,14 @@ def test_verify_commits_the_image_ids_this_runs_build_read_and_asks_the_host_oth
     assert state_filters.cutover_images_known(built, ["mint/artwork:0000000"]) is None
     assert state_filters.cutover_images_known([], ["mint/artwork:85cdf97"]) is None
     assert state_filters.cutover_images_known([built[0] | {"image_id": None}], ["mint/artwork:85cdf97"]) is None
+
+
+def test_a_plan_made_earlier_in_the_run_stands_only_for_the_same_key_and_nothing_to_do() -> None:
+    key = ["RUN-A", "85cdf97", {"current": None}]
+    stands = state_filters.cutover_plan_stands
+    assert stands(list(key), key, True) is True
+    assert stands(list(key), key, True, []) is True
+    assert stands(list(key), key, True, ["0002_add"]) is False  # anything to do: planned afresh
+    assert stands(list(key), key, False) is False  # the role run on its own reads the host
+    assert stands(None, key, True) is False  # prep did not plan it
+    assert stands(["RUN-A", "85cdf97", {"current": {"release": "x"}}], key, True) is False  # state changed since

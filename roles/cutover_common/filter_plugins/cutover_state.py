@@ -161,6 +161,14 @@ def cutover_next_phase(phase: str, run: Any, order: list[str], changing: list[st
     return ""
 
 
+def cutover_plan_stands(planned_for: Any, plan_key: Any, phase_started: Any, pending: Any = None) -> bool:
+    """Whether a phase can take the plan made earlier in this run (prep's dry run) instead of
+    reading the host again: it runs inside a phase play, the plan was made for the same run,
+    release and state.json (cutover_plan_key), and it leaves nothing to do - anything to do is
+    always planned afresh, under the lock."""
+    return bool(phase_started) and planned_for is not None and planned_for == plan_key and not list(pending or [])
+
+
 def cutover_state_open(state: Any, change: dict[str, Any]) -> dict[str, Any]:
     """Open (or take up again) the change of this run: run_id, target, commit, ref, project and
     the services the target release has (what verify checks and commit records).
@@ -315,6 +323,7 @@ class FilterModule:
             "cutover_rollback_due": cutover_rollback_due,
             "cutover_changes_after": cutover_changes_after,
             "cutover_next_phase": cutover_next_phase,
+            "cutover_plan_stands": cutover_plan_stands,
             "cutover_state_open": cutover_state_open,
             "cutover_state_swapped": cutover_state_swapped,
             "cutover_state_swapped_entries": cutover_state_swapped_entries,

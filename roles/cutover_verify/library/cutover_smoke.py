@@ -53,6 +53,12 @@ options:
   read_only:
     description: Skip checks that write (POST, PUT, PATCH, DELETE) unless they set C(read_only_safe).
     type: bool
+  plan_only:
+    description:
+      - Send nothing - only check the suite and read the keys (verify's plan, which names the
+        keyed checks a real run would skip). C(checks) is then empty, C(keys_found) as always.
+    type: bool
+    default: false
     default: false
   absent_services:
     description: Services that are not in the release being checked; a check whose C(service) is one of them is skipped.
@@ -363,6 +369,7 @@ def main() -> None:
             "timeout_s": {"type": "float", "default": 10.0},
             "read_only": {"type": "bool", "default": False},
             "absent_services": {"type": "list", "elements": "str", "default": []},
+            "plan_only": {"type": "bool", "default": False},
         },
         # Honest: in check mode only GET/HEAD are sent (skip_reason), nothing that may write.
         supports_check_mode=True,
@@ -378,6 +385,8 @@ def main() -> None:
                          module.params["api_keys"])  # fmt: skip
     except (OSError, ValueError) as exc:
         module.fail_json(msg=str(exc) if isinstance(exc, ValueError) else f"cannot read {env_file}: {exc.strerror}")
+    if module.params["plan_only"]:
+        module.exit_json(changed=False, checks=[], keys_found=sorted(keys), **summarize([]))
     checks = run_suite(
         module.params["checks"],
         keys,

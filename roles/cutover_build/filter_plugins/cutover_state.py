@@ -1,0 +1,1 @@
+../../cutover_common/filter_plugins/cutover_state.py
